@@ -1,0 +1,289 @@
+"""Differentiation: remove one node occurrence at a time and contract what remains.
+
+- `differential(f, X)`: the paper's rule of sec. 4.2. The differential of a product term is the
+  sum, over each occurrence of a tensor that depends on X, of the term with that occurrence
+  replaced by its differential; d(X) is a node; a sum is linear; f^P(A) uses its function's
+  rule (eq. 17, eq. 32, or a direct rule such as d(X^-1) = -X^-1 dX X^-1).
+- `grad(f, X)`: the generalized gradient (eq. 28): X's axes first, then f's. It runs the same
+  rule backwards over the hash-consed DAG: the gradient with respect to one node occurrence is
+  the network with that occurrence removed, its legs' edges becoming the output, contracted
+  with the gradient of the network itself. Shared sub-expressions get one gradient each, so
+  the gradients of many variables share their work, as backpropagation does.
+- `jacobian(f, X)`: f's axes first, then X's; `hessian(f, X) = jacobian(grad(f, X), X)`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+from .errors import DifferentiationError
+from .expr import Apply, Delta, Differential, Expr, Leaf, Network, Ones, Sum, Variable, Zero, _intern, walk
+from .network import as_terms, combine, fresh
+from .ops import linear_combination, permute
+
+
+class Hole(Leaf):
+    """A stand-in for the differential of a function's argument while its rule is built."""
+
+    __slots__ = ()
+
+    def __new__(cls, *shape: Any) -> Hole:
+        def build(obj: Hole) -> None:
+            obj.shape = tuple(shape)
+
+        return _intern(cls, tuple(shape), build)
+
+    @property
+    def label(self) -> str:
+        return "d·"
+
+
+def _check_variable(x: Any) -> Variable:
+    if not isinstance(x, Variable) or isinstance(x, Differential):
+        what = x.label if isinstance(x, Expr) else repr(x)
+        raise DifferentiationError(
+            f"can only differentiate with respect to a Variable, got {type(x).__name__} {what}"
+        )
+    return x
+
+
+def _dependents(roots: Sequence[Expr], targets: Sequence[Expr]) -> set[int]:
+    """ids of the expressions (among those under roots) that depend on any target."""
+    wanted = {id(t) for t in targets}
+    dep: set[int] = set()
+    for e in walk(roots):
+        if id(e) in wanted or any(id(c) in dep for c in e.children):
+            dep.add(id(e))
+    return dep
+
+
+def _argument_in_batch_order(e: Apply) -> tuple[Expr, tuple[int, ...]]:
+    """The argument of f^P(A) with the axes P first, and that permutation."""
+    order = e.axes + e.core_axes
+    if order == tuple(range(e.arg.ndim)):
+        return e.arg, order
+    return permute(e.arg, order), order
+
+
+def _local_differential(e: Apply) -> tuple[Expr, Hole, tuple[int, ...]]:
+    """The function's rule at e, linear in a Hole standing for d(argument in batch order)."""
+    if not e.fn.has_rule:
+        raise DifferentiationError(f"the function {e.fn.name!r} has no derivative rule")
+    x, order = _argument_in_batch_order(e)
+    hole = Hole(*x.shape)
+    return e.fn.differential(x, hole, e, len(e.axes)), hole, order
+
+
+# ---------------------------------------------------------------------------------------------
+# forward: the differential
+# ---------------------------------------------------------------------------------------------
+def substitute(e: Expr, node: Expr, value: Expr, dependent: set[int] | None = None) -> Expr:
+    """e with every occurrence of `node` replaced by `value`, where e is linear in `node`:
+    the result is a flat sum of products (each occurrence's term expanded)."""
+    dependent = _dependents([e], [node]) if dependent is None else dependent
+    memo: dict[int, Expr] = {}
+
+    def sub(x: Expr) -> Expr:
+        if x is node:
+            return value
+        if id(x) not in dependent:
+            return x
+        if id(x) in memo:
+            return memo[id(x)]
+        if isinstance(x, Sum):
+            out = linear_combination([(c, sub(t)) for c, t in x.terms_])
+        elif isinstance(x, Network):
+            out = _replace_occurrences(x, [i for i, n in enumerate(x.nodes) if id(n) in dependent], sub)
+        else:
+            raise DifferentiationError(f"{x.label} is not linear in the quantity being substituted")
+        memo[id(x)] = out
+        return out
+
+    return sub(e)
+
+
+def _replace_occurrences(net: Network, positions: Sequence[int], replace) -> Expr:
+    """sum over positions i of net with node i replaced by replace(node i), each term expanded."""
+    terms = []
+    labels = [list(leg) for leg in net.legs]
+    for i in positions:
+        for c, t in as_terms(replace(net.nodes[i])):
+            nodes = list(net.nodes)
+            nodes[i] = t
+            terms.append((c, combine(nodes, labels, list(net.output), net.coef, inline=[i])))
+    if not terms:
+        return Zero(*net.shape)
+    return linear_combination(terms)
+
+
+def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
+    """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
+    per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
+    xs = [x] if isinstance(x, Expr) else list(x)
+    xs = [_check_variable(v) for v in xs]
+    dependent = _dependents([f], xs)
+    memo: dict[int, Expr] = {}
+
+    def d(e: Expr) -> Expr:
+        if id(e) not in dependent:
+            return Zero(*e.shape)
+        if id(e) in memo:
+            return memo[id(e)]
+        if isinstance(e, Variable):
+            out: Expr = Differential(e)
+        elif isinstance(e, Sum):
+            out = linear_combination([(c, d(t)) for c, t in e.terms_])
+        elif isinstance(e, Network):
+            out = _replace_occurrences(e, [i for i, n in enumerate(e.nodes) if id(n) in dependent], d)
+        elif isinstance(e, Apply):
+            local, hole, order = _local_differential(e)
+            darg = d(e.arg)
+            if order != tuple(range(e.arg.ndim)):
+                darg = permute(darg, order)
+            out = substitute(local, hole, darg)
+        else:
+            raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
+        memo[id(e)] = out
+        return out
+
+    return d(f)
+
+
+# ---------------------------------------------------------------------------------------------
+# backward: gradients
+# ---------------------------------------------------------------------------------------------
+def remove_node(net: Network, i: int, upstream: Expr | None = None, coef: Any = 1.0) -> Expr:
+    """The gradient of `net` with respect to its node occurrence i: the node is removed and its
+    legs' edges become the leading output edges, in its axis order.
+
+    With `upstream` None, net's own output edges follow (the gradient of the term itself).
+    Otherwise `upstream` is the gradient of whatever consumes net (net's axes first, then the
+    loss's axes F): it is attached to net's output edges and F follows.
+    A leg whose edge is already an output (fused), or that an earlier leg of the node already
+    brought out (a trace), gets a Delta node that keeps the two axes apart."""
+    nodes = [n for k, n in enumerate(net.nodes) if k != i]
+    labels: list[list[Any]] = [list(leg) for k, leg in enumerate(net.legs) if k != i]
+    if upstream is None:
+        trailing: list[Any] = list(net.output)
+    else:
+        trailing = [fresh() for _ in range(upstream.ndim - net.ndim)]
+        nodes.append(upstream)
+        labels.append(list(net.output) + trailing)
+    output: list[Any] = []
+    for edge in net.legs[i]:
+        if edge in output or edge in trailing:
+            twin = fresh()
+            nodes.append(Delta(net.sizes[edge], 2))
+            labels.append([edge, twin])
+            output.append(twin)
+        else:
+            output.append(edge)
+    covered = {e for lab in labels for e in lab}
+    bare = [e for e in output if e not in covered]
+    if bare:  # the removed node was the only one on these edges: the gradient is all ones there
+        nodes.append(Ones(*[net.sizes[e] for e in bare]))
+        labels.append(bare)
+    return combine(nodes, labels, output + trailing, coef * net.coef, inline=False)
+
+
+def gradient_of_differential(df: Expr, x: Variable) -> Expr:
+    """The gradient read off a differential (eq. 29): the dX node removed from each term, its
+    legs' edges leading the output, then f's axes. Each term must hold dX exactly once."""
+    x = _check_variable(x)
+    dx = Differential(x)
+    terms = []
+    for c, net in as_terms(df):
+        where = [i for i, n in enumerate(net.nodes) if n is dx]
+        if len(where) != 1:
+            raise DifferentiationError(
+                f"a term of the differential holds d{x.name} {len(where)} times; it must be linear in d{x.name}"
+            )
+        terms.append((c, remove_node(net, where[0])))
+    if not terms:
+        return Zero(*(x.shape + df.shape))
+    return linear_combination(terms)
+
+
+def _seed(f: Expr) -> Expr:
+    """∇_f f: the scalar 1, or the identity of f's shape (f's axes, then f's axes again)."""
+    a = [fresh() for _ in f.shape]
+    b = [fresh() for _ in f.shape]
+    return combine([Delta(s, 2) for s in f.shape], [[x, y] for x, y in zip(a, b)], a + b)
+
+
+def _pullback(local: Expr, hole: Hole, upstream: Expr) -> list[tuple[Any, Expr]]:
+    """Contributions to the gradient of the quantity `hole` stands for, from an expression
+    `local` linear in it: each occurrence removed in turn (the transpose of `local`)."""
+    flat = substitute(local, hole, hole)  # expand so that the hole is a direct node of each term
+    out = []
+    for c, net in as_terms(flat):
+        for i, node in enumerate(net.nodes):
+            if node is hole:
+                out.append((c, remove_node(net, i, upstream)))
+    return out
+
+
+def backprop(f: Expr, xs: Sequence[Variable]) -> dict[int, Expr]:
+    """Gradients of f with respect to every sub-expression that depends on xs, by id."""
+    dependent = _dependents([f], xs)
+    if id(f) not in dependent:
+        return {}
+    contributions: dict[int, list[tuple[Any, Expr]]] = defaultdict(list)
+    contributions[id(f)].append((1.0, _seed(f)))
+    grads: dict[int, Expr] = {}
+    for e in reversed(walk([f])):
+        if id(e) not in dependent or id(e) not in contributions:
+            continue
+        g = linear_combination(contributions.pop(id(e)))
+        grads[id(e)] = g
+        if isinstance(g, Zero) or isinstance(e, Variable):
+            continue
+        if isinstance(e, Sum):
+            for c, t in e.terms_:
+                if id(t) in dependent:
+                    contributions[id(t)].append((c, g))
+        elif isinstance(e, Network):
+            for i, node in enumerate(e.nodes):
+                if id(node) in dependent:
+                    contributions[id(node)].append((1.0, remove_node(e, i, g)))
+        elif isinstance(e, Apply):
+            local, hole, order = _local_differential(e)
+            for c, term in _pullback(local, hole, g):
+                if order != tuple(range(e.arg.ndim)):  # back to the argument's own axis order
+                    position = {axis: k for k, axis in enumerate(order)}
+                    back = [position[a] for a in range(e.arg.ndim)]
+                    term = permute(term, back + list(range(e.arg.ndim, term.ndim)))
+                contributions[id(e.arg)].append((c, term))
+        else:
+            raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
+    return grads
+
+
+def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) -> Any:
+    """The generalized gradient ∇_X f (eq. 28): X's axes first, then f's.
+
+    With a list of variables, a list of gradients, built and simplified together so that they
+    share their common sub-expressions."""
+    from .simplify import simplify as _simplify
+
+    if not isinstance(f, Expr):
+        raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
+    single = isinstance(x, Expr)
+    xs = [_check_variable(v) for v in ([x] if single else list(x))]
+    grads = backprop(f, xs)
+    results = [grads.get(id(v)) or Zero(*(v.shape + f.shape)) for v in xs]
+    if simplify:
+        results = _simplify(results)
+    return results[0] if single else results
+
+
+def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
+    """The generalized Jacobian: f's axes first, then X's."""
+    g = grad(f, x, simplify=simplify)
+    nx_, nf = x.ndim, f.ndim
+    return permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
+
+
+def hessian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
+    """jacobian(grad(f, X), X): for a scalar f, X's axes twice."""
+    return jacobian(grad(f, x, simplify=simplify), x, simplify=simplify)

@@ -1,0 +1,42 @@
+"""The errors tnet raises. Every message names the problem (sizes, axes, names, positions)."""
+
+from __future__ import annotations
+
+
+class TnetError(Exception):
+    """Base class of every error tnet raises on bad input."""
+
+
+class ShapeError(TnetError, ValueError):
+    """Sizes that must agree do not (an edge joining legs of different sizes, operands of different shapes)."""
+
+
+class AxisError(TnetError, ValueError):
+    """An axis out of range, repeated axes, or a list of axes that is not a permutation."""
+
+
+class BindingError(TnetError, KeyError):
+    """A missing, unknown or ill-shaped binding given to evaluate()."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DifferentiationError(TnetError, ValueError):
+    """Differentiating with respect to a non-Variable, or through a function without a derivative rule."""
+
+
+class ParseError(TnetError, ValueError):
+    """A notation string that cannot be read; the message gives the 0-based position in the text."""
+
+    def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
+        self.text = text
+        self.position = position
+        if position is not None:
+            pointer = f"\n  {text}\n  {' ' * position}^"
+            message = f"{message} (at position {position}){pointer}"
+        super().__init__(message)
+
+
+class RenderError(TnetError, RuntimeError):
+    """Rendering failed, for example because the Graphviz `dot` program is missing."""

@@ -1,0 +1,281 @@
+"""Running expressions on numpy arrays.
+
+`evaluate` walks the hash-consed DAG once, so a sub-expression shared by several outputs (or
+used twice in one) is computed once. Networks are contracted by `contract.py` after their
+Delta and Ones nodes are folded away (`simplify.tidy_network`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import contract as _contract
+from .errors import BindingError, ShapeError
+from .expr import Apply, Constant, Delta, Expr, Network, Ones, Sum, Variable, Zero, walk
+
+
+def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:
+    found: dict[str, Variable] = {}
+    for e in walk(roots):
+        if isinstance(e, Variable):
+            other = found.get(e.name)
+            if other is not None and other is not e:
+                raise BindingError(
+                    f"two different variables are named {e.name!r} (shapes {other.shape} and {e.shape})"
+                )
+            found[e.name] = e
+    return found
+
+
+def _live_variable_names() -> set[str]:
+    from .expr import _TABLE
+
+    return {obj.name for obj in list(_TABLE.values()) if isinstance(obj, Variable)}
+
+
+class Bindings:
+    """Arrays bound to variables, with the size names they fix."""
+
+    def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
+        variables = _variables(roots)
+        self.arrays: dict[str, np.ndarray] = {}
+        self.sizes: dict[str, int] = {}
+        given: dict[str, Any] = {}
+        for key, value in bindings.items():
+            if isinstance(key, Variable):
+                name = key.name
+            elif isinstance(key, str):
+                name = key
+            else:
+                raise BindingError(f"a binding key must be a Variable or its name, got {key!r}")
+            if name not in variables:
+                if name in _live_variable_names():
+                    continue  # a variable of the problem that this expression no longer uses
+                known = ", ".join(sorted(variables)) or "none"
+                raise BindingError(f"unknown variable {name!r} in the bindings; the expression's variables are: {known}")
+            given[name] = value
+        size_source: dict[str, str] = {}
+        for name, var in variables.items():
+            if name not in given:
+                raise BindingError(f"missing binding for variable {name!r} of shape {_fmt_shape(var.shape)}")
+            arr = np.asarray(given[name])
+            if arr.dtype == object:
+                raise BindingError(f"the binding for {name!r} is not a numeric array")
+            if arr.ndim != var.ndim:
+                raise BindingError(
+                    f"the array bound to {name!r} has shape {arr.shape} ({arr.ndim} axes) but the "
+                    f"variable has shape {_fmt_shape(var.shape)} ({var.ndim} axes)"
+                )
+            for axis, (want, got) in enumerate(zip(var.shape, arr.shape)):
+                if isinstance(want, int):
+                    if want != got:
+                        raise BindingError(
+                            f"the array bound to {name!r} has shape {arr.shape}, but axis {axis} of the "
+                            f"variable has size {want} (got {got})"
+                        )
+                else:
+                    if want in self.sizes and self.sizes[want] != got:
+                        raise BindingError(
+                            f"size {want!r} is {self.sizes[want]} from {size_source[want]} but {got} from "
+                            f"axis {axis} of {name!r}"
+                        )
+                    self.sizes[want] = got
+                    size_source[want] = f"axis {axis} of {name!r}"
+            self.arrays[name] = arr
+
+    def size(self, s: Any, what: str) -> int:
+        if isinstance(s, int):
+            return s
+        try:
+            return self.sizes[s]
+        except KeyError:
+            raise BindingError(f"size {s!r} of {what} is not fixed by any bound variable") from None
+
+
+def _fmt_shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+@dataclass
+class _Prepared:
+    """A network ready to contract: node indices into the original, legs, output, coef."""
+
+    nodes: list[Expr]
+    legs: list[tuple[int, ...]]
+    output: tuple[int, ...]
+    coef: Any
+    sizes: tuple
+
+
+_PREPARED: dict[int, tuple[Network, _Prepared]] = {}
+
+
+def _prepare(net: Network) -> _Prepared:
+    hit = _PREPARED.get(id(net))
+    if hit is not None and hit[0] is net:
+        return hit[1]
+    from .simplify import tidy_network
+
+    tidy = tidy_network(net)
+    prepared = _Prepared(list(tidy.nodes), [tuple(leg) for leg in tidy.legs], tuple(tidy.output), tidy.coef, tidy.sizes)
+    if len(_PREPARED) > 100_000:
+        _PREPARED.clear()
+    _PREPARED[id(net)] = (net, prepared)
+    return prepared
+
+
+class Evaluator:
+    """Evaluates expressions under one set of bindings, each distinct sub-expression once."""
+
+    def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
+        self.roots = list(roots)
+        self.bind = Bindings(self.roots, bindings)
+        self.memo: dict[int, np.ndarray] = {}
+
+    def shape(self, e: Expr) -> tuple[int, ...]:
+        return tuple(self.bind.size(s, e.label) for s in e.shape)
+
+    def run(self) -> list[np.ndarray]:
+        for e in walk(self.roots):
+            if id(e) not in self.memo:
+                self.memo[id(e)] = self._eval(e)
+        return [self.memo[id(r)] for r in self.roots]
+
+    def value(self, e: Expr) -> np.ndarray:
+        v = self.memo.get(id(e))
+        if v is None:
+            for sub in walk([e]):
+                if id(sub) not in self.memo:
+                    self.memo[id(sub)] = self._eval(sub)
+            v = self.memo[id(e)]
+        return v
+
+    def _eval(self, e: Expr) -> np.ndarray:
+        if isinstance(e, Variable):
+            return self.bind.arrays[e.name]
+        if isinstance(e, Constant):
+            return e.value
+        if isinstance(e, Delta):
+            n = self.bind.size(e.size, "a Delta")
+            out = np.zeros((n,) * e.order)
+            idx = np.arange(n)
+            out[(idx,) * e.order] = 1.0
+            return out
+        if isinstance(e, Ones):
+            return np.ones(self.shape(e))
+        if isinstance(e, Zero):
+            return np.zeros(self.shape(e))
+        if isinstance(e, Sum):
+            total = None
+            for c, t in e.terms_:
+                v = self.value(t)
+                v = v if c == 1 else c * v
+                total = v if total is None else total + v
+            return total
+        if isinstance(e, Apply):
+            return self._apply(e)
+        if isinstance(e, Network):
+            return self._network(e)
+        raise TypeError(f"cannot evaluate {type(e).__name__}")
+
+    def _apply(self, e: Apply) -> np.ndarray:
+        arg = self.value(e.arg)
+        order = e.axes + e.core_axes
+        if order != tuple(range(arg.ndim)):
+            arg = np.transpose(arg, order)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.asarray(e.fn.value(arg))
+        want = self.shape(e)
+        if out.shape != want:
+            raise ShapeError(f"function {e.fn.name!r} returned shape {out.shape}, expected {want}")
+        return out
+
+    def _network(self, net: Network) -> np.ndarray:
+        prep = _prepare(net)
+        arrays = [self.value(n) for n in prep.nodes]
+        sizes: dict[int, int] = {}
+        where: dict[int, str] = {}
+        for node, arr, leg in zip(prep.nodes, arrays, prep.legs):
+            for axis, (edge, got) in enumerate(zip(leg, arr.shape)):
+                if edge in sizes:
+                    if sizes[edge] != got:
+                        raise ShapeError(
+                            f"size mismatch on one edge: {where[edge]} has size {sizes[edge]} but "
+                            f"{node.label} axis {axis} has size {got}"
+                        )
+                else:
+                    sizes[edge] = got
+                    where[edge] = f"{node.label} axis {axis}"
+        for edge in prep.output:
+            if edge not in sizes:  # an output edge carried only by a folded Ones node
+                sizes[edge] = self.bind.size(prep.sizes[edge], "an output axis")
+        result = _contract.contract(prep.legs, prep.output, sizes, arrays)
+        if prep.coef != 1:
+            result = prep.coef * result
+        return np.asarray(result)
+
+
+def evaluate(e_or_list: Expr | Sequence[Expr], bindings: Mapping[Any, Any] | None = None) -> Any:
+    """The value of an expression (or of a list of expressions, computed together so that each
+    shared sub-expression is evaluated once) for the given bindings {Variable or name: array}."""
+    single = isinstance(e_or_list, Expr)
+    roots = [e_or_list] if single else list(e_or_list)
+    for k, r in enumerate(roots):
+        if not isinstance(r, Expr):
+            raise TypeError(f"evaluate: item {k} is not a tnet expression: {r!r}")
+    values = Evaluator(roots, bindings or {}).run()
+    return values[0] if single else values
+
+
+@dataclass
+class PathReport:
+    """The contraction plans of every product term in an expression."""
+
+    entries: list[tuple[str, Any]]
+
+    @property
+    def flops(self) -> int:
+        return int(sum(p.flops for _, p in self.entries))
+
+    @property
+    def largest(self) -> int:
+        return max((p.largest for _, p in self.entries), default=0)
+
+    def __str__(self) -> str:
+        parts = []
+        for name, plan in self.entries:
+            parts.append(f"== network {name}\n{plan}")
+        parts.append(f"== total FLOPs {self.flops:,}, largest intermediate {self.largest:,} elements")
+        return "\n".join(parts)
+
+    __repr__ = __str__
+
+
+def contraction_path(e: Expr, bindings: Mapping[Any, Any] | None = None) -> PathReport:
+    """The printable contraction plan (steps, FLOPs, largest intermediate) of each network in e."""
+    from .network import einsum_letters
+
+    ev = Evaluator([e], bindings or {})
+    entries = []
+    for sub in walk([e]):
+        if not isinstance(sub, Network):
+            continue
+        prep = _prepare(sub)
+        sizes: dict[int, int] = {}
+        for node, leg in zip(prep.nodes, prep.legs):
+            for edge, s in zip(leg, node.shape):
+                sizes.setdefault(edge, ev.bind.size(s, node.label))
+        for edge in prep.output:
+            sizes.setdefault(edge, ev.bind.size(prep.sizes[edge], "an output axis"))
+        plan = _contract.plan_contraction(prep.legs, prep.output, sizes)
+        letters = einsum_letters(len(prep.sizes)) if len(prep.sizes) <= 52 else None
+        if letters:
+            spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs) + "->" + "".join(
+                letters[x] for x in prep.output
+            )
+        else:
+            spec = f"{len(prep.nodes)} nodes"
+        entries.append((f"{spec}  [{', '.join(n.label for n in prep.nodes)}]", plan))
+    return PathReport(entries)

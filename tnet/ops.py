@@ -1,0 +1,399 @@
+"""Operators that build expressions: numpy-style arithmetic and the paper's tensor operators.
+
+Every product-like operator is one call to `network.combine` with a list of indices per operand,
+which is the paper's index notation (sec. 2.1): (A_ij B_jm | im)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Hashable, Sequence
+
+import numpy as np
+
+from .errors import AxisError, ShapeError
+from .expr import Constant, Delta, Expr, Network, Ones, Size, Sum, Zero, check_size, normalize_axes
+from .network import combine, fresh
+
+Scalar = (numbers.Number, np.number)
+
+
+def as_expr(x: Any, what: str = "operand") -> Expr:
+    """An expression, or a numpy array / number wrapped as a Constant."""
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple)) or isinstance(x, Scalar):
+        arr = np.asarray(x)
+        return Constant(np.array2string(arr, threshold=6, separator=",") if arr.ndim else repr(arr.item()), arr)
+    raise TypeError(f"{what}: expected a tnet expression, an array or a number, got {type(x).__name__}")
+
+
+def _idx(prefix: str, n: int) -> list[tuple[str, int]]:
+    return [(prefix, k) for k in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sums and scaling
+# ---------------------------------------------------------------------------------------------
+def scale(e: Expr, c: Any) -> Expr:
+    """c * e for a scalar c."""
+    if c == 1:
+        return e
+    if c == 0 or isinstance(e, Zero):
+        return Zero(*e.shape)
+    if isinstance(e, Network):
+        return Network(e.nodes, e.legs, e.output, None, e.coef * c)
+    if isinstance(e, Sum):
+        return Sum((tc * c, t) for tc, t in e.terms_)
+    labels = tuple(range(e.ndim))
+    return Network([e], [labels], labels, None, c)
+
+
+def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
+    """sum of c * e over the terms, all of one shape; nested Sums flattened, equal terms merged,
+    zeros dropped. No broadcasting (see `add`)."""
+    merged: dict[int, list] = {}
+    shape = None
+    for c, t in terms:
+        if shape is None:
+            shape = t.shape
+        elif len(t.shape) != len(shape) or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, t.shape)
+        ):
+            raise ShapeError(f"cannot add tensors of shapes {shape} and {t.shape}")
+        stack = [(c, t)]
+        while stack:
+            c, t = stack.pop()
+            if c == 0 or isinstance(t, Zero):
+                continue
+            if isinstance(t, Sum):
+                stack.extend((c * tc, tt) for tc, tt in reversed(t.terms_))
+                continue
+            if isinstance(t, Network) and t.coef != 1:
+                c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
+            if id(t) in merged:
+                merged[id(t)][0] += c
+            else:
+                merged[id(t)] = [c, t]
+    if shape is None:
+        raise ShapeError("linear_combination needs at least one term")
+    kept = [(c, t) for c, t in merged.values() if c != 0]
+    if not kept:
+        return Zero(*shape)
+    if len(kept) == 1:
+        return scale(kept[0][1], kept[0][0])
+    return Sum(kept)
+
+
+def broadcast_shapes(a: tuple, b: tuple, what: str) -> tuple:
+    """numpy broadcasting of two shapes (size names broadcast only with equal names or 1)."""
+    n = max(len(a), len(b))
+    pa = (1,) * (n - len(a)) + tuple(a)
+    pb = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for k, (x, y) in enumerate(zip(pa, pb)):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        elif isinstance(x, str) or isinstance(y, str):
+            out.append(y if isinstance(x, str) else x)
+        else:
+            raise ShapeError(f"{what}: shapes {tuple(a)} and {tuple(b)} do not broadcast (axis {k}: {x} vs {y})")
+    return tuple(out)
+
+
+def broadcast_to(e: Expr, shape: tuple) -> Expr:
+    """e repeated along new or size-1 axes as numpy broadcasting does; the repetition is a Ones
+    node (the paper's 1 b^T)."""
+    shape = tuple(shape)
+    if tuple(e.shape) == shape:
+        return e
+    lead = len(shape) - e.ndim
+    if lead < 0:
+        raise ShapeError(f"cannot broadcast shape {e.shape} to {shape}")
+    out = [fresh() for _ in shape]
+    e_labels = []
+    ones_labels = []
+    for k, size in enumerate(shape):
+        if k < lead:
+            ones_labels.append(out[k])
+            continue
+        own = e.shape[k - lead]
+        if own == size or (own != 1 and (isinstance(own, str) or isinstance(size, str))):
+            e_labels.append(out[k])
+        elif own == 1:
+            e_labels.append(fresh())  # a size-1 axis, summed
+            ones_labels.append(out[k])
+        else:
+            raise ShapeError(f"cannot broadcast shape {e.shape} to {shape}")
+    ones_shape = [shape[out.index(lab)] for lab in ones_labels]
+    return combine([e, Ones(*ones_shape)], [e_labels, ones_labels], out)
+
+
+def add(a: Any, b: Any) -> Expr:
+    """a + b with numpy broadcasting."""
+    return _add(a, b, 1.0)
+
+
+def subtract(a: Any, b: Any) -> Expr:
+    """a - b with numpy broadcasting."""
+    return _add(a, b, -1.0)
+
+
+def _add(a: Any, b: Any, sign: float) -> Expr:
+    if isinstance(a, Scalar) and isinstance(b, Expr):
+        if a == 0:
+            return scale(b, sign)
+        a = scale(Ones(*b.shape), a)
+    elif isinstance(b, Scalar) and isinstance(a, Expr):
+        if b == 0:
+            return a
+        b = scale(Ones(*a.shape), b)
+    a, b = as_expr(a), as_expr(b)
+    shape = broadcast_shapes(a.shape, b.shape, "+" if sign > 0 else "-")
+    return linear_combination([(1.0, broadcast_to(a, shape)), (sign, broadcast_to(b, shape))])
+
+
+def multiply(a: Any, b: Any) -> Expr:
+    """Element-wise a * b with numpy broadcasting: a network whose shared axes are fused edges."""
+    if isinstance(a, Scalar):
+        return scale(as_expr(b), a)
+    if isinstance(b, Scalar):
+        return scale(as_expr(a), b)
+    a, b = as_expr(a), as_expr(b)
+    shape = broadcast_shapes(a.shape, b.shape, "*")
+    out = [fresh() for _ in shape]
+
+    def labels_for(e: Expr) -> list:
+        lead = len(shape) - e.ndim
+        labs = []
+        for k, own in enumerate(e.shape):
+            if own == 1 and shape[lead + k] != 1:
+                labs.append(fresh())
+            else:
+                labs.append(out[lead + k])
+        return labs
+
+    la, lb = labels_for(a), labels_for(b)
+    used = set(la) | set(lb)
+    missing = [lab for lab in out if lab not in used]
+    operands, labels = [a, b], [la, lb]
+    if missing:  # both operands broadcast along this axis
+        operands.append(Ones(*[shape[out.index(m)] for m in missing]))
+        labels.append(missing)
+    return combine(operands, labels, out)
+
+
+def divide(a: Any, b: Any) -> Expr:
+    """Element-wise a / b (the paper's ⊘) with numpy broadcasting."""
+    if isinstance(b, Scalar):
+        if b == 0:
+            raise ZeroDivisionError("division of a tensor expression by the scalar 0")
+        return scale(as_expr(a), 1.0 / b)
+    reciprocal = power(as_expr(b), -1)
+    if isinstance(a, Scalar):
+        return scale(reciprocal, a)
+    return multiply(a, reciprocal)
+
+
+def power(e: Expr, p: Any) -> Expr:
+    """Element-wise e ** p for a scalar exponent p."""
+    from .functions import power_function
+
+    if not isinstance(p, Scalar):
+        raise TypeError(f"** needs a scalar exponent, got {type(p).__name__}")
+    if p == 1:
+        return e
+    return apply(power_function(float(p)), e)
+
+
+# ---------------------------------------------------------------------------------------------
+# Products and rearrangements
+# ---------------------------------------------------------------------------------------------
+def matmul(a: Any, b: Any) -> Expr:
+    """a @ b: the paper's A ·_1 B, i.e. numpy.tensordot(A, B, 1); numpy matmul for vectors and
+    matrices."""
+    a, b = as_expr(a), as_expr(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError("@ needs tensors with at least one axis; use * for scalars")
+    return cdot_k(a, b, 1)
+
+
+def kron(a: Any, b: Any) -> Expr:
+    """A ⊗ B (sec. 2.2): the outer product, A's axes then B's."""
+    a, b = as_expr(a), as_expr(b)
+    la, lb = _idx("a", a.ndim), _idx("b", b.ndim)
+    return combine([a, b], [la, lb], la + lb)
+
+
+def odot(a: Any, b: Any, P: Sequence[int], Q: Sequence[int], summed: Sequence[int] = ()) -> Expr:
+    """A^P ⊙^Q B (eq. 3), with the barred positions `summed` (a subset of P) summed over.
+
+    Axis P[t] of A is multiplied element-wise with axis Q[t] of B. The result has A's axes in
+    order (less the summed ones), then B's axes not in Q. Axes are 0-based."""
+    a, b = as_expr(a), as_expr(b)
+    P = normalize_axes(P, a.ndim, "odot P")
+    Q = normalize_axes(Q, b.ndim, "odot Q")
+    if len(P) != len(Q):
+        raise AxisError(f"odot: P and Q must have the same length ({len(P)} vs {len(Q)})")
+    summed = normalize_axes(summed, a.ndim, "odot summed")
+    bad = [s for s in summed if s not in P]
+    if bad:
+        raise AxisError(f"odot: summed positions {bad} are not a subset of P={list(P)}")
+    la = _idx("a", a.ndim)
+    lb = _idx("b", b.ndim)
+    for p, q in zip(P, Q):
+        lb[q] = la[p]
+    out = [la[k] for k in range(a.ndim) if k not in summed] + [lb[k] for k in range(b.ndim) if k not in Q]
+    return combine([a, b], [la, lb], out)
+
+
+def cdot(a: Any, b: Any, P: Sequence[int], Q: Sequence[int]) -> Expr:
+    """A^P · ^Q B: A^P ⊙^Q B with every position of P summed (sec. 2.2)."""
+    return odot(a, b, P, Q, summed=P)
+
+
+def odot_k(a: Any, b: Any, k: int) -> Expr:
+    """A ⊙_k B: the last k axes of A fused with the first k of B (sec. 2.5)."""
+    a, b = as_expr(a), as_expr(b)
+    _check_k(a, b, k, "odot_k")
+    return odot(a, b, range(a.ndim - k, a.ndim), range(k))
+
+
+def cdot_k(a: Any, b: Any, k: int) -> Expr:
+    """A ·_k B: the last k axes of A contracted with the first k of B (tensordot(A, B, k))."""
+    a, b = as_expr(a), as_expr(b)
+    _check_k(a, b, k, "cdot_k")
+    P = range(a.ndim - k, a.ndim)
+    return odot(a, b, P, range(k), summed=P)
+
+
+def _check_k(a: Expr, b: Expr, k: int, what: str) -> None:
+    if not isinstance(k, (int, np.integer)) or k < 0 or k > a.ndim or k > b.ndim:
+        raise AxisError(f"{what}: k={k} must be between 0 and min({a.ndim}, {b.ndim})")
+
+
+def permute(a: Any, perm: Sequence[int]) -> Expr:
+    """A_P (eq. 6): result axis k is A's axis perm[k] (numpy.transpose(A, perm))."""
+    a = as_expr(a)
+    perm = tuple(perm)
+    if sorted(int(p) if isinstance(p, (int, np.integer)) else p for p in perm) != list(range(a.ndim)):
+        raise AxisError(f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}")
+    la = _idx("a", a.ndim)
+    return combine([a], [la], [la[p] for p in perm])
+
+
+def transpose(a: Any, axes: Sequence[int] | None = None) -> Expr:
+    """numpy.transpose: reverse the axes, or permute them as `axes` says."""
+    a = as_expr(a)
+    if axes is None:
+        axes = tuple(reversed(range(a.ndim)))
+    return permute(a, axes)
+
+
+def einsum(spec: str, *operands: Any) -> Expr:
+    """Any einsum string, as numpy.einsum: "ij,jk->ik", implicit output ("ij,jk"), "..." for
+    leading axes. An index shared by three or more operands is a hyperedge."""
+    from .notation_einsum import parse_einsum
+
+    ops = [as_expr(o, f"einsum operand {k}") for k, o in enumerate(operands)]
+    inputs, output = parse_einsum(spec, [o.ndim for o in ops])
+    return combine(ops, inputs, output)
+
+
+def sum(a: Any, axis: int | Sequence[int] | None = None) -> Expr:  # noqa: A001 - numpy's name
+    """Sum over the given axes (all by default)."""
+    a = as_expr(a)
+    if axis is None:
+        axes = tuple(range(a.ndim))
+    else:
+        axes = normalize_axes([axis] if isinstance(axis, (int, np.integer)) else axis, a.ndim, "sum")
+    la = _idx("a", a.ndim)
+    return combine([a], [la], [la[k] for k in range(a.ndim) if k not in axes])
+
+
+def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Expr:
+    """The trace over two axes of equal size (the paper's X · I)."""
+    a = as_expr(a)
+    axis1, axis2 = normalize_axes([axis1, axis2], a.ndim, "trace")
+    la = _idx("a", a.ndim)
+    la[axis2] = la[axis1]
+    return combine([a], [la], [la[k] for k in range(a.ndim) if k not in (axis1, axis2)])
+
+
+def diag(a: Any) -> Expr:
+    """diag(v) for a vector (a Delta node joining two output axes), or the diagonal of a matrix."""
+    a = as_expr(a)
+    if a.ndim == 1:
+        return combine([a, Delta(a.shape[0], 3)], [["i"], ["i", "j", "k"]], ["j", "k"])
+    if a.ndim == 2:
+        return combine([a], [["i", "i"]], ["i"])
+    raise ShapeError(f"diag needs a vector or a matrix, got shape {a.shape}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaves and functions
+# ---------------------------------------------------------------------------------------------
+def identity(n: Size) -> Expr:
+    """The n x n identity matrix (a Delta of order 2)."""
+    return Delta(check_size(n, "identity"), 2)
+
+
+def delta(n: Size, order: int = 2) -> Expr:
+    """The copy tensor of the given order: 1 where all indices are equal."""
+    return Delta(n, order)
+
+
+def ones(*shape: Size) -> Expr:
+    return Ones(*shape)
+
+
+def zeros(*shape: Size) -> Expr:
+    return Zero(*shape)
+
+
+def apply(fn: Any, a: Any, axes: Sequence[int] | None = None) -> Expr:
+    """f^P(A) (eq. 27): the registered function `fn` (a Function or its name) applied to every
+    sub-tensor of A indexed by `axes` (P). The result has A's axes P first, then f's output axes.
+    `axes=None` applies f element-wise (P = all axes) for a scalar function, or to the last
+    `fn.core_ndim` axes otherwise."""
+    from .expr import Apply
+    from .functions import get_function
+
+    fn = get_function(fn)
+    a = as_expr(a)
+    if axes is None:
+        core = fn.core_ndim if fn.core_ndim is not None else 0
+        if core > a.ndim:
+            raise ShapeError(f"{fn.name} needs a tensor with at least {core} axes, got shape {a.shape}")
+        axes = tuple(range(a.ndim - core))
+    else:
+        axes = normalize_axes(axes, a.ndim, fn.name)
+        if fn.core_ndim is not None and a.ndim - len(axes) != fn.core_ndim:
+            raise ShapeError(
+                f"{fn.name} acts on sub-tensors with {fn.core_ndim} axes, but axes={list(axes)} of a "
+                f"tensor with {a.ndim} axes leave {a.ndim - len(axes)}"
+            )
+    if isinstance(a, Zero) and fn.zero_preserving:
+        from .expr import Apply as _A  # noqa: F401
+
+        shape = tuple(a.shape[k] for k in axes) + tuple(fn.output_shape(tuple(s for k, s in enumerate(a.shape) if k not in axes)))
+        return Zero(*shape)
+    return Apply(fn, a, axes)
+
+
+def along_axis(fn_name: str, a: Any, axis: int) -> Expr:
+    """Apply a vector function along one axis, keeping the other axes where they were."""
+    a = as_expr(a)
+    (axis,) = normalize_axes([axis], a.ndim, fn_name)
+    batch = tuple(k for k in range(a.ndim) if k != axis)
+    result = apply(fn_name, a, batch)
+    if result.ndim == a.ndim:  # vector -> vector: put the axis back where it was
+        perm = list(range(a.ndim - 1))
+        perm.insert(axis, a.ndim - 1)
+        return permute(result, perm)
+    return result
+
+
+def labels_of(n: int) -> list[Hashable]:
+    return [fresh() for _ in range(n)]
