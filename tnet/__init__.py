@@ -55,13 +55,13 @@ from .ops import (
 from .simplify import simplify
 
 __all__ = [
-    "Apply", "AxisError", "BindingError", "Constant", "Delta", "Differential", "DifferentiationError",
-    "Expr", "Function", "Network", "Ones", "ParseError", "RenderError", "ShapeError", "Sum",
-    "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot", "cdot_k", "contraction_path",
-    "cos", "delta", "det", "diag", "differential", "einsum", "evaluate", "exp", "grad", "gradient_of_differential", "hessian",
-    "identity", "inv", "jacobian", "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones",
-    "permute", "relu", "sigmoid", "simplify", "sin", "softmax", "sqrt", "sum", "tanh", "trace",
-    "transpose", "zeros",
+    "Apply", "AxisError", "BindingError", "Constant", "Delta", "Differential",
+    "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "RenderError",
+    "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
+    "cdot_k", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
+    "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
+    "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "permute", "relu", "sigmoid",
+    "simplify", "sin", "softmax", "sqrt", "sum", "tanh", "trace", "transpose", "zeros",
 ]
 
 try:  # the notation issue adds parse(); keep the package importable without it

@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import DifferentiationError
 from .expr import Apply, Delta, Differential, Expr, Leaf, Network, Ones, Sum, Variable, Zero, _intern, walk

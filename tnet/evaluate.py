@@ -6,8 +6,9 @@ Delta and Ones nodes are folded away (`simplify.tidy_network`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,9 @@ class Bindings:
                 if name in _live_variable_names():
                     continue  # a variable of the problem that this expression no longer uses
                 known = ", ".join(sorted(variables)) or "none"
-                raise BindingError(f"unknown variable {name!r} in the bindings; the expression's variables are: {known}")
+                raise BindingError(
+                    f"unknown variable {name!r} in the bindings; the expression's variables are: {known}"
+                )
             given[name] = value
         size_source: dict[str, str] = {}
         for name, var in variables.items():

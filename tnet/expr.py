@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -501,10 +502,11 @@ class Sum(Expr):
         if not terms:
             raise ShapeError("a Sum needs at least one term")
         shape = terms[0][1].shape
-        for c, t in terms[1:]:
+        for _, t in terms[1:]:
+            what = f"cannot add tensors of shapes {shape} and {t.shape}"
             if len(t.shape) != len(shape):
-                raise ShapeError(f"cannot add tensors of shapes {shape} and {t.shape}")
-            shape = tuple(unify_sizes(a, b, f"cannot add tensors of shapes {shape} and {t.shape}") for a, b in zip(shape, t.shape))
+                raise ShapeError(what)
+            shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
 
         def build(obj: Sum) -> None:
             obj.terms_ = terms

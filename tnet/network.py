@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 import string
-from typing import Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 from .errors import AxisError, ShapeError
 from .expr import Apply, Expr, Network, Size, Sum, Zero, unify_sizes

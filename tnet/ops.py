@@ -6,7 +6,8 @@ which is the paper's index notation (sec. 2.1): (A_ij B_jm | im)."""
 from __future__ import annotations
 
 import numbers
-from typing import Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -374,12 +375,10 @@ def apply(fn: Any, a: Any, axes: Sequence[int] | None = None) -> Expr:
                 f"{fn.name} acts on sub-tensors with {fn.core_ndim} axes, but axes={list(axes)} of a "
                 f"tensor with {a.ndim} axes leave {a.ndim - len(axes)}"
             )
+    result = Apply(fn, a, axes)
     if isinstance(a, Zero) and fn.zero_preserving:
-        from .expr import Apply as _A  # noqa: F401
-
-        shape = tuple(a.shape[k] for k in axes) + tuple(fn.output_shape(tuple(s for k, s in enumerate(a.shape) if k not in axes)))
-        return Zero(*shape)
-    return Apply(fn, a, axes)
+        return Zero(*result.shape)
+    return result
 
 
 def along_axis(fn_name: str, a: Any, axis: int) -> Expr:

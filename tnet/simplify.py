@@ -13,7 +13,8 @@ Simplification never changes a value."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 from networkx.algorithms.isomorphism import GraphMatcher
