@@ -120,8 +120,7 @@ def _replace_occurrences(net: Network, positions: Sequence[int], replace) -> Exp
 def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
-    xs = [x] if isinstance(x, Expr) else list(x)
-    xs = [_check_variable(v) for v in xs]
+    xs = [_check_variable(v) for v in ([x] if isinstance(x, (Expr, str)) else list(x))]
     dependent = _dependents([f], xs)
     memo: dict[int, Expr] = {}
 
@@ -189,11 +188,13 @@ def remove_node(net: Network, i: int, upstream: Expr | None = None, coef: Any = 
 
 def gradient_of_differential(df: Expr, x: Variable) -> Expr:
     """The gradient read off a differential (eq. 29): the dX node removed from each term, its
-    legs' edges leading the output, then f's axes. Each term must hold dX exactly once."""
+    legs' edges leading the output, then f's axes. `df` must be linear in dX; it is expanded
+    first so that each term holds dX exactly once."""
     x = _check_variable(x)
     dx = Differential(x)
     terms = []
-    for c, net in as_terms(df):
+    flat = substitute(df, dx, dx)  # expand sums around dX so that it is a node of each term
+    for c, net in as_terms(flat):
         where = [i for i, n in enumerate(net.nodes) if n is dx]
         if len(where) != 1:
             raise DifferentiationError(
@@ -269,7 +270,7 @@ def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) ->
 
     if not isinstance(f, Expr):
         raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
-    single = isinstance(x, Expr)
+    single = isinstance(x, (Expr, str))
     xs = [_check_variable(v) for v in ([x] if single else list(x))]
     grads = backprop(f, xs)
     results = [grads.get(id(v)) or Zero(*(v.shape + f.shape)) for v in xs]

@@ -33,7 +33,8 @@ def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:
 def _live_variable_names() -> set[str]:
     from .expr import _TABLE
 
-    return {obj.name for obj in list(_TABLE.values()) if isinstance(obj, Variable)}
+    names = {obj.name for obj in list(_TABLE.values()) if isinstance(obj, Variable)}
+    return names | {"d" + n for n in names}  # a differential's dX may have vanished (d f = 0)
 
 
 class Bindings:

@@ -83,6 +83,13 @@ def combine(
     out_shape = tuple(size_of[label] for label in output)
     if any(isinstance(op, Zero) for op in operands) or coef == 0:
         return Zero(*out_shape)
+    if len(operands) == 1 and isinstance(operands[0], Sum) and inline is True:
+        # a rearrangement or reduction of a sum is the sum of the rearranged terms
+        from .ops import linear_combination
+
+        return linear_combination(
+            [(c, combine([t], labels, output, coef)) for c, t in operands[0].terms_]
+        )
 
     nodes: list[Expr] = []
     legs: list[tuple[Hashable, ...]] = []
