@@ -212,9 +212,6 @@ class Evaluator:
                 else:
                     sizes[edge] = got
                     where[edge] = f"{node.label} axis {axis}"
-        for edge in prep.output:
-            if edge not in sizes:  # an output edge carried only by a folded Ones node
-                sizes[edge] = self.bind.size(prep.sizes[edge], "an output axis")
         result = _contract.contract(prep.legs, prep.output, sizes, arrays)
         if prep.coef != 1:
             result = prep.coef * result
