@@ -6,6 +6,7 @@ Delta and Ones nodes are folded away (`simplify.tidy_network`)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,9 @@ from .errors import BindingError, ShapeError
 from .expr import Apply, Constant, Delta, Expr, Network, Ones, Sum, Variable, Zero, walk
 
 
-def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:
+def _variables(order: Sequence[Expr]) -> dict[str, Variable]:
     found: dict[str, Variable] = {}
-    for e in walk(roots):
+    for e in order:
         if isinstance(e, Variable):
             other = found.get(e.name)
             if other is not None and other is not e:
@@ -28,6 +29,25 @@ def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:
                 )
             found[e.name] = e
     return found
+
+
+_PROGRAMS: OrderedDict[tuple[int, ...], tuple[list[Expr], list[Expr], dict[str, Variable]]] = OrderedDict()
+
+
+def _program(roots: list[Expr]) -> tuple[list[Expr], dict[str, Variable]]:
+    """The evaluation order (children first) and the variables of a list of roots, cached so
+    that evaluating the same expressions again costs no graph walk."""
+    key = tuple(id(r) for r in roots)
+    hit = _PROGRAMS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], roots)):
+        _PROGRAMS.move_to_end(key)
+        return hit[1], hit[2]
+    order = walk(roots)
+    variables = _variables(order)
+    _PROGRAMS[key] = (list(roots), order, variables)
+    if len(_PROGRAMS) > 64:
+        _PROGRAMS.popitem(last=False)
+    return order, variables
 
 
 def _live_variable_names() -> set[str]:
@@ -40,8 +60,7 @@ def _live_variable_names() -> set[str]:
 class Bindings:
     """Arrays bound to variables, with the size names they fix."""
 
-    def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
-        variables = _variables(roots)
+    def __init__(self, variables: Mapping[str, Variable], bindings: Mapping[Any, Any]) -> None:
         self.arrays: dict[str, np.ndarray] = {}
         self.sizes: dict[str, int] = {}
         given: dict[str, Any] = {}
@@ -135,16 +154,17 @@ class Evaluator:
 
     def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
         self.roots = list(roots)
-        self.bind = Bindings(self.roots, bindings)
+        self.order, variables = _program(self.roots)
+        self.bind = Bindings(variables, bindings)
         self.memo: dict[int, np.ndarray] = {}
 
     def shape(self, e: Expr) -> tuple[int, ...]:
         return tuple(self.bind.size(s, e.label) for s in e.shape)
 
     def run(self) -> list[np.ndarray]:
-        for e in walk(self.roots):
-            if id(e) not in self.memo:
-                self.memo[id(e)] = self._eval(e)
+        memo = self.memo
+        for e in self.order:
+            memo[id(e)] = self._eval(e)
         return [self.memo[id(r)] for r in self.roots]
 
     def value(self, e: Expr) -> np.ndarray:
@@ -200,22 +220,26 @@ class Evaluator:
         prep = _prepare(net)
         arrays = [self.value(n) for n in prep.nodes]
         sizes: dict[int, int] = {}
-        where: dict[int, str] = {}
-        for node, arr, leg in zip(prep.nodes, arrays, prep.legs):
+        for k, (arr, leg) in enumerate(zip(arrays, prep.legs)):
             for axis, (edge, got) in enumerate(zip(leg, arr.shape)):
-                if edge in sizes:
-                    if sizes[edge] != got:
-                        raise ShapeError(
-                            f"size mismatch on one edge: {where[edge]} has size {sizes[edge]} but "
-                            f"{node.label} axis {axis} has size {got}"
-                        )
-                else:
-                    sizes[edge] = got
-                    where[edge] = f"{node.label} axis {axis}"
+                known = sizes.setdefault(edge, got)
+                if known != got:
+                    raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
         result = _contract.contract(prep.legs, prep.output, sizes, arrays)
         if prep.coef != 1:
             result = prep.coef * result
         return np.asarray(result)
+
+
+def _edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, k: int, axis: int) -> str:
+    for j, leg in enumerate(prep.legs):
+        for a, e in enumerate(leg):
+            if e == edge:
+                return (
+                    f"size mismatch on one edge: {prep.nodes[j].label} axis {a} has size {arrays[j].shape[a]} "
+                    f"but {prep.nodes[k].label} axis {axis} has size {arrays[k].shape[axis]}"
+                )
+    return f"size mismatch on edge {edge}"  # pragma: no cover
 
 
 def evaluate(e_or_list: Expr | Sequence[Expr], bindings: Mapping[Any, Any] | None = None) -> Any:
