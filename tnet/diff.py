@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .errors import DifferentiationError
 from .expr import Apply, Delta, Differential, Expr, Leaf, Network, Ones, Sum, Variable, Zero, _intern, walk
 from .network import as_terms, combine, fresh
@@ -41,11 +43,22 @@ class Hole(Leaf):
 
 def _check_variable(x: Any) -> Variable:
     if not isinstance(x, Variable) or isinstance(x, Differential):
-        what = x.label if isinstance(x, Expr) else repr(x)
+        if isinstance(x, Expr):
+            what = x.label
+        elif isinstance(x, np.ndarray):
+            what = f"of shape {x.shape}"
+        else:
+            what = repr(x)
         raise DifferentiationError(
             f"can only differentiate with respect to a Variable, got {type(x).__name__} {what}"
         )
     return x
+
+
+def _variables_argument(x: Any) -> tuple[bool, list[Variable]]:
+    """(was a single variable given, the checked variables) for grad's and differential's X."""
+    single = not isinstance(x, (list, tuple))
+    return single, [_check_variable(v) for v in ([x] if single else x)]
 
 
 def _dependents(roots: Sequence[Expr], targets: Sequence[Expr]) -> set[int]:
@@ -120,7 +133,7 @@ def _replace_occurrences(net: Network, positions: Sequence[int], replace) -> Exp
 def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
-    xs = [_check_variable(v) for v in ([x] if isinstance(x, (Expr, str)) else list(x))]
+    _, xs = _variables_argument(x)
     dependent = _dependents([f], xs)
     memo: dict[int, Expr] = {}
 
@@ -270,8 +283,7 @@ def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) ->
 
     if not isinstance(f, Expr):
         raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
-    single = isinstance(x, (Expr, str))
-    xs = [_check_variable(v) for v in ([x] if single else list(x))]
+    single, xs = _variables_argument(x)
     grads = backprop(f, xs)
     results = [grads.get(id(v)) or Zero(*(v.shape + f.shape)) for v in xs]
     if simplify:
