@@ -198,20 +198,20 @@ class Expr:
 
         return to_einsum(self)
 
-    def to_bracket(self) -> str:
+    def to_bracket(self, names: Mapping[Expr, str] | None = None) -> str:
         from .notation import to_bracket
 
-        return to_bracket(self)
+        return to_bracket(self, names=names)
 
-    def to_latex(self) -> str:
+    def to_latex(self, names: Mapping[Expr, str] | None = None) -> str:
         from .notation import to_latex
 
-        return to_latex(self)
+        return to_latex(self, names=names)
 
-    def to_matrix(self) -> str:
+    def to_matrix(self, names: Mapping[Expr, str] | None = None) -> str:
         from .notation import to_matrix
 
-        return to_matrix(self)
+        return to_matrix(self, names=names)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """Jupyter shows an expression as its drawing (SVG), falling back to text."""

@@ -154,10 +154,14 @@ def as_terms(e: Expr) -> tuple[tuple[Any, Network], ...]:
     return ((n.coef, Network(n.nodes, n.legs, n.output, None, 1.0)),)
 
 
+_GREEK = "".join(chr(c) for c in range(0x3B1, 0x3CA) if c != 0x3C2)  # α..ω, without final sigma
+
+
 def einsum_letters(count: int) -> str:
-    letters = string.ascii_lowercase + string.ascii_uppercase
+    """One letter per edge: a-z, A-Z (numpy's einsum alphabet), then Greek for display only."""
+    letters = string.ascii_lowercase + string.ascii_uppercase + _GREEK
     if count > len(letters):
-        raise ShapeError(f"a network with {count} edges has more edges than einsum has letters")
+        raise ShapeError(f"a network with {count} edges has more edges than einsum strings can name")
     return letters[:count]
 
 
