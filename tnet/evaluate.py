@@ -31,23 +31,43 @@ def _variables(order: Sequence[Expr]) -> dict[str, Variable]:
     return found
 
 
-_PROGRAMS: OrderedDict[tuple[int, ...], tuple[list[Expr], list[Expr], dict[str, Variable]]] = OrderedDict()
+@dataclass
+class _Program:
+    """How to evaluate a list of roots: the order (children first), the variables, and for each
+    step the intermediate results no later step needs (freed at once, as backprop would)."""
+
+    roots: list[Expr]
+    order: list[Expr]
+    variables: dict[str, Variable]
+    release: list[list[int]]
 
 
-def _program(roots: list[Expr]) -> tuple[list[Expr], dict[str, Variable]]:
-    """The evaluation order (children first) and the variables of a list of roots, cached so
-    that evaluating the same expressions again costs no graph walk."""
+_PROGRAMS: OrderedDict[tuple[int, ...], _Program] = OrderedDict()
+
+
+def _program(roots: list[Expr]) -> _Program:
+    """The evaluation program of a list of roots, cached so that evaluating the same
+    expressions again costs no graph walk."""
     key = tuple(id(r) for r in roots)
     hit = _PROGRAMS.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], roots)):
+    if hit is not None and all(a is b for a, b in zip(hit.roots, roots)):
         _PROGRAMS.move_to_end(key)
-        return hit[1], hit[2]
+        return hit
     order = walk(roots)
-    variables = _variables(order)
-    _PROGRAMS[key] = (list(roots), order, variables)
+    last_use: dict[int, int] = {}
+    for k, e in enumerate(order):
+        for c in e.children:
+            last_use[id(c)] = k
+    keep = {id(r) for r in roots}
+    release: list[list[int]] = [[] for _ in order]
+    for child, k in last_use.items():
+        if child not in keep:
+            release[k].append(child)
+    program = _Program(list(roots), order, _variables(order), release)
+    _PROGRAMS[key] = program
     if len(_PROGRAMS) > 64:
         _PROGRAMS.popitem(last=False)
-    return order, variables
+    return program
 
 
 def _live_variable_names() -> set[str]:
@@ -123,13 +143,17 @@ def _fmt_shape(shape: tuple) -> str:
 
 @dataclass
 class _Prepared:
-    """A network ready to contract: node indices into the original, legs, output, coef."""
+    """A network ready to contract: its tidy nodes and legs (Delta and Ones folded away), the
+    output edges the contraction computes, and the output edges that only a Ones node holds,
+    which are broadcast at the end instead of multiplied in (the paper's 1 b^T)."""
 
     nodes: list[Expr]
     legs: list[tuple[int, ...]]
     output: tuple[int, ...]
     coef: Any
     sizes: tuple
+    contracted_output: tuple[int, ...]
+    broadcast: dict[int, Any]  # edge -> size, for edges held only by Ones nodes
 
 
 _PREPARED: dict[int, tuple[Network, _Prepared]] = {}
@@ -142,7 +166,16 @@ def _prepare(net: Network) -> _Prepared:
     from .simplify import tidy_network
 
     tidy = tidy_network(net)
-    prepared = _Prepared(list(tidy.nodes), [tuple(leg) for leg in tidy.legs], tuple(tidy.output), tidy.coef, tidy.sizes)
+    out = set(tidy.output)
+    nodes, legs, broadcast = [], [], {}
+    for node, leg in zip(tidy.nodes, tidy.legs):
+        if isinstance(node, Ones) and all(e in out for e in leg):
+            broadcast.update((e, tidy.sizes[e]) for e in leg)
+        else:
+            nodes.append(node)
+            legs.append(tuple(leg))
+    contracted = tuple(e for e in tidy.output if e not in broadcast)
+    prepared = _Prepared(nodes, legs, tuple(tidy.output), tidy.coef, tidy.sizes, contracted, broadcast)
     if len(_PREPARED) > 100_000:
         _PREPARED.clear()
     _PREPARED[id(net)] = (net, prepared)
@@ -154,8 +187,8 @@ class Evaluator:
 
     def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
         self.roots = list(roots)
-        self.order, variables = _program(self.roots)
-        self.bind = Bindings(variables, bindings)
+        self.program = _program(self.roots)
+        self.bind = Bindings(self.program.variables, bindings)
         self.memo: dict[int, np.ndarray] = {}
 
     def shape(self, e: Expr) -> tuple[int, ...]:
@@ -163,9 +196,12 @@ class Evaluator:
 
     def run(self) -> list[np.ndarray]:
         memo = self.memo
-        for e in self.order:
+        for e, done in zip(self.program.order, self.program.release):
             memo[id(e)] = self._eval(e)
-        return [self.memo[id(r)] for r in self.roots]
+            for child in done:
+                del memo[child]
+        # results are the caller's to modify: no read-only views (broadcasts, constants) escape
+        return [v if v.flags.writeable else np.array(v) for v in (memo[id(r)] for r in self.roots)]
 
     def value(self, e: Expr) -> np.ndarray:
         v = self.memo.get(id(e))
@@ -187,22 +223,35 @@ class Evaluator:
             idx = np.arange(n)
             out[(idx,) * e.order] = 1.0
             return out
-        if isinstance(e, Ones):
-            return np.ones(self.shape(e))
-        if isinstance(e, Zero):
-            return np.zeros(self.shape(e))
+        if isinstance(e, (Ones, Zero)):  # a read-only view with zero strides: no memory, no work
+            return np.broadcast_to(1.0 if isinstance(e, Ones) else 0.0, self.shape(e))
         if isinstance(e, Sum):
-            total = None
-            for c, t in e.terms_:
-                v = self.value(t)
-                v = v if c == 1 else c * v
-                total = v if total is None else total + v
-            return total
+            return self._sum(e)
         if isinstance(e, Apply):
             return self._apply(e)
         if isinstance(e, Network):
             return self._network(e)
         raise TypeError(f"cannot evaluate {type(e).__name__}")
+
+    def _sum(self, e: Sum) -> np.ndarray:
+        """c_1 t_1 + c_2 t_2 + ...: one new array, the other terms added into it in place."""
+        (c0, t0), (c1, t1), *rest = e.terms_
+        v0, v1 = self.value(t0), self.value(t1)
+        if c0 == 1 and c1 in (1, -1):
+            total = np.add(v0, v1) if c1 == 1 else np.subtract(v0, v1)
+        else:
+            total = c0 * v0 + c1 * v1
+        for c, t in rest:
+            v = self.value(t)
+            if total.shape != np.broadcast_shapes(total.shape, v.shape) or total.dtype != np.result_type(total, v):
+                total = total + c * v
+            elif c == 1:
+                total += v
+            elif c == -1:
+                total -= v
+            else:
+                total += c * v
+        return total
 
     def _apply(self, e: Apply) -> np.ndarray:
         arg = self.value(e.arg)
@@ -225,10 +274,17 @@ class Evaluator:
                 known = sizes.setdefault(edge, got)
                 if known != got:
                     raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
-        result = _contract.contract(prep.legs, prep.output, sizes, arrays)
+        result = np.asarray(_contract.contract(prep.legs, prep.contracted_output, sizes, arrays))
         if prep.coef != 1:
             result = prep.coef * result
-        return np.asarray(result)
+        if prep.broadcast:
+            full = tuple(
+                self.bind.size(prep.broadcast[e], "a broadcast axis") if e in prep.broadcast else sizes[e]
+                for e in prep.output
+            )
+            kept = tuple(1 if e in prep.broadcast else sizes[e] for e in prep.output)
+            result = np.broadcast_to(result.reshape(kept), full)
+        return result
 
 
 def _edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, k: int, axis: int) -> str:
