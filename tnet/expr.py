@@ -52,15 +52,21 @@ def check_size(size: Any, what: str) -> Size:
     raise ShapeError(f"{what}: a size must be an int or a size name, got {size!r}")
 
 
-def unify_sizes(a: Size, b: Size, what: str) -> Size:
-    """The common size of two legs on one edge; an int beats a size name, a mismatch raises."""
+def unify_sizes(a: Size, b: Size, what: str | Callable[[], str]) -> Size:
+    """The common size of two legs on one edge; an int beats a size name, a mismatch raises.
+    `what` (or a function giving it, called only on error) says where the legs are."""
     if a == b:
         return a
     if isinstance(a, str) and isinstance(b, int):
         return b
     if isinstance(b, str) and isinstance(a, int):
         return a
-    raise ShapeError(f"size mismatch: {what} ({a} vs {b})")
+    raise ShapeError(f"size mismatch: {what if isinstance(what, str) else what()} ({a} vs {b})")
+
+
+def _where(owner: tuple[Expr, int]) -> str:
+    node, axis = owner
+    return f"{node.label} axis {axis}"
 
 
 class Expr:
@@ -413,7 +419,7 @@ class Network(Expr):
         if len(nodes) != len(legs):
             raise ShapeError(f"a network needs one leg list per node ({len(nodes)} nodes, {len(legs)} leg lists)")
         known: dict[Any, Size] = {}
-        owner: dict[Any, str] = {}
+        owner: dict[Any, tuple[Expr, int]] = {}
         for i, (node, leg) in enumerate(zip(nodes, legs)):
             if not isinstance(node, Expr):
                 raise TypeError(f"network node {i} is not a tnet expression: {node!r}")
@@ -422,12 +428,15 @@ class Network(Expr):
                     f"node {i} ({node.label}) has {node.ndim} axes but {len(leg)} legs were given"
                 )
             for axis, (edge, size) in enumerate(zip(leg, node.shape)):
-                where = f"{node.label} axis {axis}"
                 if edge in known:
-                    known[edge] = unify_sizes(known[edge], size, f"{owner[edge]} and {where} share an edge")
+                    if known[edge] != size:
+                        first, here = owner[edge], (node, axis)
+                        known[edge] = unify_sizes(
+                            known[edge], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)} share an edge"
+                        )
                 else:
                     known[edge] = size
-                    owner[edge] = where
+                    owner[edge] = (node, axis)
         output = tuple(output)
         if len(set(output)) != len(output):
             raise AxisError(f"an edge appears twice in the output {output!r}; use a Delta node for a diagonal")
@@ -439,7 +448,9 @@ class Network(Expr):
         if sizes:
             for edge, size in sizes.items():
                 if edge in known:
-                    known[edge] = unify_sizes(known[edge], size, f"edge {edge!r} ({owner[edge]})")
+                    known[edge] = unify_sizes(
+                        known[edge], size, lambda e=edge: f"edge {e!r} ({_where(owner[e])})"
+                    )
         # canonical renumbering
         rename: dict[Any, int] = {}
         for leg in legs:

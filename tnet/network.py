@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from .errors import AxisError, ShapeError
-from .expr import Apply, Expr, Network, Size, Sum, Zero, unify_sizes
+from .expr import Apply, Expr, Network, Size, Sum, Zero, _where, unify_sizes
 
 _fresh = itertools.count()
 
@@ -69,14 +69,16 @@ def combine(
             )
     # sizes per label, checked
     size_of: dict[Hashable, Size] = {}
-    owner: dict[Hashable, str] = {}
+    owner: dict[Hashable, tuple[Expr, int]] = {}
     for op, lab in zip(operands, labels):
         for axis, (label, size) in enumerate(zip(lab, op.shape)):
-            where = f"{op.label} axis {axis}"
-            if label in size_of:
-                size_of[label] = unify_sizes(size_of[label], size, f"{owner[label]} and {where}")
-            else:
-                size_of[label], owner[label] = size, where
+            if label not in size_of:
+                size_of[label], owner[label] = size, (op, axis)
+            elif size_of[label] != size:
+                first, here = owner[label], (op, axis)
+                size_of[label] = unify_sizes(
+                    size_of[label], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)}"
+                )
     for label in output:
         if label not in size_of:
             raise AxisError(f"output index {label!r} does not occur in any operand")

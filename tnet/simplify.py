@@ -205,11 +205,10 @@ class Simplifier:
         self.counts = use_counts(roots)
         self.memo: dict[int, Expr] = {}
 
-    def run(self, e: Expr) -> Expr:
-        for sub in walk([e]):
-            if id(sub) not in self.memo:
-                self.memo[id(sub)] = self._simplify(sub)
-        return self.memo[id(e)]
+    def run(self, roots: Sequence[Expr]) -> list[Expr]:
+        for sub in walk(roots):
+            self.memo[id(sub)] = self._simplify(sub)
+        return [self.memo[id(r)] for r in roots]
 
     def _simplify(self, e: Expr) -> Expr:
         if isinstance(e, Leaf):
@@ -252,6 +251,5 @@ def simplify(e: Expr | Sequence[Expr]) -> Any:
     products they share stay shared). The value never changes."""
     single = isinstance(e, Expr)
     roots = [e] if single else list(e)
-    s = Simplifier(roots)
-    out = [s.run(r) for r in roots]
+    out = Simplifier(roots).run(roots)
     return out[0] if single else out
