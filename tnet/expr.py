@@ -64,6 +64,32 @@ def unify_sizes(a: Size, b: Size, what: str | Callable[[], str]) -> Size:
     raise ShapeError(f"size mismatch: {what if isinstance(what, str) else what()} ({a} vs {b})")
 
 
+def edge_sizes(
+    operands: Sequence[Any], labels: Sequence[Sequence[Any]], what: str = "operand"
+) -> tuple[dict[Any, Size], dict[Any, tuple[Any, int]]]:
+    """The size of every edge (label) that the operands' axes lie on, checked: one label list
+    per operand, one label per axis, and legs on one edge of one size (an int beats a size
+    name). Also gives, for each edge, the first (operand, axis) on it."""
+    if len(operands) != len(labels):
+        raise ShapeError(f"{len(operands)} {what}s but {len(labels)} label lists")
+    size_of: dict[Any, Size] = {}
+    owner: dict[Any, tuple[Any, int]] = {}
+    for k, (op, lab) in enumerate(zip(operands, labels)):
+        if not isinstance(op, Expr):
+            raise TypeError(f"{what} {k} is not a tnet expression: {op!r}")
+        if len(lab) != op.ndim:
+            raise AxisError(f"{what} {k} ({op.label}) has {op.ndim} axes but {len(lab)} indices were given")
+        for axis, (label, size) in enumerate(zip(lab, op.shape)):
+            if label not in size_of:
+                size_of[label], owner[label] = size, (op, axis)
+            elif size_of[label] != size:
+                first, here = owner[label], (op, axis)
+                size_of[label] = unify_sizes(
+                    size_of[label], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)} share an edge"
+                )
+    return size_of, owner
+
+
 def _where(owner: tuple[Expr, int]) -> str:
     node, axis = owner
     return f"{node.label} axis {axis}"
@@ -416,27 +442,7 @@ class Network(Expr):
     ) -> Network:
         nodes = tuple(nodes)
         legs = [tuple(leg) for leg in legs]
-        if len(nodes) != len(legs):
-            raise ShapeError(f"a network needs one leg list per node ({len(nodes)} nodes, {len(legs)} leg lists)")
-        known: dict[Any, Size] = {}
-        owner: dict[Any, tuple[Expr, int]] = {}
-        for i, (node, leg) in enumerate(zip(nodes, legs)):
-            if not isinstance(node, Expr):
-                raise TypeError(f"network node {i} is not a tnet expression: {node!r}")
-            if len(leg) != node.ndim:
-                raise AxisError(
-                    f"node {i} ({node.label}) has {node.ndim} axes but {len(leg)} legs were given"
-                )
-            for axis, (edge, size) in enumerate(zip(leg, node.shape)):
-                if edge in known:
-                    if known[edge] != size:
-                        first, here = owner[edge], (node, axis)
-                        known[edge] = unify_sizes(
-                            known[edge], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)} share an edge"
-                        )
-                else:
-                    known[edge] = size
-                    owner[edge] = (node, axis)
+        known, owner = edge_sizes(nodes, legs, "node")
         output = tuple(output)
         if len(set(output)) != len(output):
             raise AxisError(f"an edge appears twice in the output {output!r}; use a Delta node for a diagonal")

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from .errors import AxisError, ShapeError
-from .expr import Apply, Expr, Network, Size, Sum, Zero, _where, unify_sizes
+from .expr import Apply, Expr, Network, Sum, Zero, edge_sizes
 
 _fresh = itertools.count()
 
@@ -55,30 +55,10 @@ def combine(
     networks are inlined (their output edges take the operand's labels). A Zero operand makes
     the result Zero. A single operand shown unchanged comes back as itself. `inline` may list
     the operand indices to inline instead (the others stay nodes even when they are networks)."""
-    if len(operands) != len(labels):
-        raise ShapeError(f"{len(operands)} operands but {len(labels)} label lists")
+    size_of, _ = edge_sizes(operands, labels)
     output = tuple(output)
     if len(set(output)) != len(output):
         raise AxisError(f"an index appears twice in the output {output!r}")
-    for k, (op, lab) in enumerate(zip(operands, labels)):
-        if not isinstance(op, Expr):
-            raise TypeError(f"operand {k} is not a tnet expression: {op!r}")
-        if len(lab) != op.ndim:
-            raise AxisError(
-                f"operand {k} ({op.label}) has {op.ndim} axes but {len(lab)} indices were given"
-            )
-    # sizes per label, checked
-    size_of: dict[Hashable, Size] = {}
-    owner: dict[Hashable, tuple[Expr, int]] = {}
-    for op, lab in zip(operands, labels):
-        for axis, (label, size) in enumerate(zip(lab, op.shape)):
-            if label not in size_of:
-                size_of[label], owner[label] = size, (op, axis)
-            elif size_of[label] != size:
-                first, here = owner[label], (op, axis)
-                size_of[label] = unify_sizes(
-                    size_of[label], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)}"
-                )
     for label in output:
         if label not in size_of:
             raise AxisError(f"output index {label!r} does not occur in any operand")
