@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tnet.contract import contract, plan_contraction  # noqa: E402
+from tnet.contract import contract, numpy_path_flops, plan_contraction  # noqa: E402
 
 Network = tuple[str, dict[str, int]]  # ("ij,jk->ik", sizes)
 
@@ -42,18 +42,7 @@ Network = tuple[str, dict[str, int]]  # ("ij,jk->ik", sizes)
 def numpy_flops(spec: str, sizes: dict[str, int], path: list) -> int:
     """numpy's FLOP count for `path`, replayed exactly (numpy prints it rounded and plus one)."""
     lhs, out = spec.split("->")
-    sets = [set(t) for t in lhs.split(",")]
-    total = 0
-    for positions in path[1:]:
-        taken = [sets.pop(i) for i in sorted(positions, reverse=True)]
-        union = set().union(*taken)
-        kept = union & set(out).union(*sets)
-        size = 1
-        for e in union:
-            size *= sizes[e]
-        total += size * (max(1, len(taken) - 1) + (1 if union - kept else 0))
-        sets.append(kept)
-    return total
+    return numpy_path_flops(lhs.split(","), out, sizes, path)
 
 
 def best_times(fns: list, min_total: float = 0.1, rounds: int = 7) -> list[float]:

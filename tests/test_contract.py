@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tnet.contract import ContractionError, Plan, Step, contract, execute, plan_contraction
+from tnet.contract import ContractionError, Plan, Step, contract, execute, numpy_path_flops, plan_contraction
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -63,26 +63,6 @@ def assert_matches_einsum(inputs, output, sizes, arrays) -> np.ndarray:
     else:
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
     return got
-
-
-def numpy_path_flops(inputs, output, sizes, path) -> int:
-    """The exact FLOPs of a numpy.einsum_path path (numpy prints them rounded, plus one).
-
-    numpy's convention: a contraction of k terms costs the product of the sizes of every index it
-    involves, times max(1, k - 1), plus one more times if an index disappears in it.
-    """
-    sets = [set(labels) for labels in inputs]
-    total = 0
-    for positions in path[1:]:
-        taken = [sets.pop(i) for i in sorted(positions, reverse=True)]
-        union = set().union(*taken)
-        kept = union & set(output).union(*sets)
-        size = 1
-        for e in union:
-            size *= sizes[e]
-        total += size * (max(1, len(taken) - 1) + (1 if union - kept else 0))
-        sets.append(kept)
-    return total
 
 
 def numpy_costs(inputs, output, sizes, memory_limit=None):

@@ -808,6 +808,28 @@ def plan_contraction(
     return _make_plan(net, best[3])
 
 
+def numpy_path_flops(
+    inputs: Sequence[Labels], output: Labels, sizes: Mapping[Edge, int], path: Sequence[Any]
+) -> int:
+    """The exact FLOPs of a numpy.einsum_path path (numpy prints them rounded, plus one).
+
+    numpy's convention: a contraction of k terms costs the product of the sizes of every index it
+    involves, times max(1, k - 1), plus one more times if an index disappears in it.
+    """
+    sets = [set(labels) for labels in inputs]
+    total = 0
+    for positions in path[1:]:
+        taken = [sets.pop(i) for i in sorted(positions, reverse=True)]
+        union = set().union(*taken)
+        kept = union & set(output).union(*sets)
+        size = 1
+        for e in union:
+            size *= sizes[e]
+        total += size * (max(1, len(taken) - 1) + (1 if union - kept else 0))
+        sets.append(kept)
+    return total
+
+
 def _shape_error(plan: Plan, arrays: Sequence[np.ndarray]) -> ContractionError:
     if len(arrays) != len(plan.inputs):
         return ContractionError(f"expected {len(plan.inputs)} arrays (one per operand), got {len(arrays)}")
