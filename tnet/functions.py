@@ -15,7 +15,7 @@ adds a new one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -269,10 +269,6 @@ LOGDET_FN = Function(
     output_shape=_det_shape,
     differential=_logdet_differential,
 )
-
-
-def scalar_function_names() -> Sequence[str]:
-    return [n for n, f in _REGISTRY.items() if f.core_ndim == 0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from .errors import AxisError, ShapeError
-from .expr import Apply, Expr, Network, Sum, Zero, edge_sizes
+from .expr import Expr, Network, Sum, Zero, edge_sizes
 
 _fresh = itertools.count()
 
@@ -157,6 +157,3 @@ def to_einsum(e: Expr) -> str:
     ins = ",".join("".join(letters[x] for x in leg) for leg in n.legs)
     return ins + "->" + "".join(letters[x] for x in n.output)
 
-
-def is_elementwise_apply(e: Expr) -> bool:
-    return isinstance(e, Apply) and not e.core_axes and e.axes == tuple(range(e.arg.ndim))

@@ -6,7 +6,7 @@ which is the paper's index notation (sec. 2.1): (A_ij B_jm | im)."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -393,6 +393,3 @@ def along_axis(fn_name: str, a: Any, axis: int) -> Expr:
         return permute(result, perm)
     return result
 
-
-def labels_of(n: int) -> list[Hashable]:
-    return [fresh() for _ in range(n)]
