@@ -76,14 +76,14 @@ def _shorten(text: str) -> str:
     return text[:PRINT_LIMIT] + f" … ({len(text) - PRINT_LIMIT} more characters)"
 
 
-def printed_forms(e: Expr) -> tuple[list[tuple[str, str]], set[str]]:
+def printed_forms(e: Expr, names: dict[Expr, str] | None = None) -> tuple[list[tuple[str, str]], set[str]]:
     """The result as tnet prints it: repr, and each notation whose printer is available
-    (bracket, matrix, LaTeX are written by another part of tnet; einsum only for one term)."""
+    (einsum only for one term). `names` prints the given sub-expressions by name."""
     forms = [("repr", repr(e))]
     missing = set()
     for name, method in NOTATIONS:
         try:
-            text = getattr(e, method)()
+            text = getattr(e, method)(names=names) if names and method != "to_einsum" else getattr(e, method)()
         except (NotImplementedError, AttributeError, ImportError) as err:
             missing.add(f"{method} ({type(err).__name__})")
             continue
@@ -108,7 +108,7 @@ def run_entry(entry: Entry) -> tuple[Report, Outcome | None]:
     except Exception as err:
         report.failure = f"check() raised {type(err).__name__}: {err}"
     for label, e in outcome.results:
-        forms, missing = printed_forms(e)
+        forms, missing = printed_forms(e, outcome.names)
         report.printed.append((label, forms))
         report.unavailable |= missing
     return report, outcome

@@ -37,6 +37,8 @@ class Outcome:
     arrays: dict[Variable, np.ndarray] = field(default_factory=dict)
     #: anything else check() needs
     extra: dict[str, Any] = field(default_factory=dict)
+    #: names the printed forms use for sub-expressions (the paper's Z_j, S_j, ...)
+    names: dict[Expr, str] = field(default_factory=dict)
 
     def result(self, label: str) -> Expr:
         """The result with this label."""

@@ -116,6 +116,42 @@ def tidy_network(net: Network) -> Network:
 
 
 # ---------------------------------------------------------------------------------------------
+# one network: element-wise powers of one tensor
+# ---------------------------------------------------------------------------------------------
+def _base_and_exponent(node: Expr) -> tuple[Expr, float]:
+    """x and p for an element-wise power x^p (x itself is x^1)."""
+    if isinstance(node, Apply) and hasattr(node.fn, "exponent") and node.axes == tuple(range(node.arg.ndim)):
+        return node.arg, node.fn.exponent
+    return node, 1.0
+
+
+def merge_powers(net: Network) -> Network:
+    """x^p ⊙ x^q = x^(p+q) for occurrences of one tensor on the same edges in the same order
+    (the paper's (1 ⊘ Z) ⊙ Z = 1 of sec. 6.3); x^0 leaves the all-ones tensor. Where x is 0 and
+    p + q = 0 this gives 1 where the unsimplified product gives nan."""
+    from .ops import power
+
+    groups: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    for k, (node, leg) in enumerate(zip(net.nodes, net.legs)):
+        if node.ndim and len(set(leg)) == len(leg):
+            base, p = _base_and_exponent(node)
+            if base is not node or any(_base_and_exponent(n)[0] is node for n in net.nodes if n is not node):
+                groups[(id(base), leg)].append(k)
+    merged = [ks for ks in groups.values() if len(ks) > 1]
+    if not merged:
+        return net
+    drop = {k for ks in merged for k in ks}
+    nodes = [n for k, n in enumerate(net.nodes) if k not in drop]
+    legs = [list(leg) for k, leg in enumerate(net.legs) if k not in drop]
+    for ks in merged:
+        base = _base_and_exponent(net.nodes[ks[0]])[0]
+        total = sum(_base_and_exponent(net.nodes[k])[1] for k in ks)
+        nodes.append(power(base, total) if total != 0 else Ones(*base.shape))
+        legs.append(list(net.legs[ks[0]]))
+    return Network(nodes, legs, net.output, None, net.coef)
+
+
+# ---------------------------------------------------------------------------------------------
 # isomorphism of product terms
 # ---------------------------------------------------------------------------------------------
 def _leg_label(node: Expr, axis: int) -> Any:
@@ -196,8 +232,13 @@ def use_counts(roots: Sequence[Expr]) -> Counter:
 
 
 def _cheap(net: Network) -> bool:
-    """A product that costs nothing to repeat: at most one tensor, or only Delta/Ones nodes."""
-    return len(net.nodes) <= 1 or all(isinstance(n, (Delta, Ones)) for n in net.nodes)
+    """A product that costs next to nothing to repeat: at most one tensor, only Delta/Ones
+    nodes, or an element-wise product of two tensors (no edge summed), which inlined may
+    cancel against its neighbours (merge_powers)."""
+    if len(net.nodes) <= 1 or all(isinstance(n, (Delta, Ones)) for n in net.nodes):
+        return True
+    summed = set(range(net.num_edges)) - set(net.output)
+    return len(net.nodes) == 2 and not summed and all(len(set(leg)) == len(leg) for leg in net.legs)
 
 
 class Simplifier:
@@ -242,7 +283,7 @@ class Simplifier:
         flat = combine(nodes, [list(leg) for leg in e.legs], list(e.output), e.coef, inline=inline)
         if not isinstance(flat, Network):
             return flat
-        tidy = tidy_network(flat)
+        tidy = tidy_network(merge_powers(flat))
         return make_network(tidy.nodes, tidy.legs, tidy.output, None, tidy.coef)
 
 

@@ -18,6 +18,7 @@ def derive() -> Outcome:
     h = tnet.tanh(X @ W + b)  # f(XW + 1 b^T): the broadcast of b is the paper's 1 b^T
     J = 0.5 * dot(h - Y, h - Y)
     out = Outcome()
+    out.names[h] = "h"
     grad_W = out.derivation(J, W, name="J")
     grad_b = tnet.grad(J, b)
     out.figures.append(("∇_b J, after simplification", grad_b))

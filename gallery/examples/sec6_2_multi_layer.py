@@ -32,6 +32,10 @@ def network():
 def derive() -> Outcome:
     X, Y, Ws, bs, J = network()
     out = Outcome()
+    Z = X  # name the activations Z_j in the printed results, as the paper does (hash-consing
+    for j, (W, b) in enumerate(zip(Ws, bs), 1):  # gives back the very objects inside J)
+        Z = tnet.tanh(Z @ W + b)
+        out.names[Z] = f"Z{j}"
     out.derivation(J, Ws[0], name="J")  # the deepest weight: the longest chain
     grads = tnet.grad(J, Ws + bs)  # reverse mode: the gradients share their products
     out.figures.append(("∇_W1 J by tnet.grad (reverse mode, products shared with the other gradients)", grads[0]))

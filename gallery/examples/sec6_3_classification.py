@@ -21,9 +21,11 @@ def derive() -> Outcome:
     Ws = [tnet.Variable(f"W{j}", SIZES[j - 1], SIZES[j]) for j in range(1, L + 1)]
     bs = [tnet.Variable(f"b{j}", SIZES[j]) for j in range(1, L + 1)]
     Z = X
+    names = {}
     for j, (W, b) in enumerate(zip(Ws, bs), 1):
         A = Z @ W + b
         Z = tnet.softmax(A) if j == L else tnet.tanh(A)  # Z_L = s^1(A_L), eq. 37
+        names[Z] = f"Z{j}"
     J = (-1 / N) * dot(tnet.log(Z), Y)
     for W in Ws:
         J = J + (LAMBDA / 2) * dot(W, W)
@@ -34,7 +36,8 @@ def derive() -> Outcome:
     lse = tnet.einsum("i,j->ij", tnet.logsumexp(AL), tnet.ones(SIZES[-1]))  # 1 ln(1^T e^{a_i}) per row
     J1_easy = (-1 / N) * dot(AL - lse, Y)  # ln s(a_i) = a_i - 1 ln(1^T e^{a_i}), eq. 41
 
-    out = Outcome()
+    out = Outcome(names=names)
+    out.names[tnet.softmax(AL)] = "s(A_L)"
     E_general = out.derivation(J1_general, AL, name="J_1")
     E_easy = tnet.grad(J1_easy, AL)
     E_eq43 = (-1 / N) * (Y - tnet.softmax(AL))

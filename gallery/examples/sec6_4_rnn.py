@@ -31,6 +31,11 @@ def network():
 def derive() -> Outcome:
     params, Xs, Ys, J = network()
     out = Outcome()
+    W, U, b, V, c, Z = params  # name Z_t and s^1(O_t) in the printed results, as the paper does
+    for t, X in enumerate(Xs, 1):
+        Z = tnet.tanh(Z @ W + X @ U + b)
+        out.names[Z] = f"Z{t}"
+        out.names[tnet.softmax(Z @ V + c)] = f"Yhat{t}"
     out.derivation(J, params[0], name="J")
     grads = tnet.grad(J, list(params))  # reverse mode: the gradients share their products
     out.figures.append(("∇_W J by tnet.grad (reverse mode: a sum over t of Z_{t-1}^T ∇_{A_t} J)", grads[0]))
