@@ -181,6 +181,10 @@ def test_evaluate_list_shares_and_contraction_path_reports():
     assert "FLOP" in text or "flop" in text.lower()
     assert report.flops > 0 and report.largest > 0
     assert np.allclose((A @ B @ C).evaluate(env), env["A"] @ env["B"] @ env["C"])
+    # a broadcast bias (the paper's 1 b^T) is planned without its Ones node
+    b = tnet.Variable("b", 10)
+    env["b"] = np.ones(10)
+    assert "FLOPs" in str(tnet.contraction_path(A @ B + b, env))
 
 
 def test_zero_one_and_empty_networks():

@@ -348,15 +348,13 @@ def contraction_path(e: Expr, bindings: Mapping[Any, Any] | None = None) -> Path
         for node, leg in zip(prep.nodes, prep.legs):
             for edge, s in zip(leg, node.shape):
                 sizes.setdefault(edge, ev.bind.size(s, node.label))
-        for edge in prep.output:
-            sizes.setdefault(edge, ev.bind.size(prep.sizes[edge], "an output axis"))
-        plan = _contract.plan_contraction(prep.legs, prep.output, sizes)
-        letters = einsum_letters(len(prep.sizes)) if len(prep.sizes) <= 52 else None
-        if letters:
-            spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs) + "->" + "".join(
-                letters[x] for x in prep.output
-            )
-        else:
+        # the plan of what evaluation contracts; axes held only by Ones are broadcast afterwards
+        plan = _contract.plan_contraction(prep.legs, prep.contracted_output, sizes)
+        try:
+            letters = einsum_letters(len(prep.sizes))
+            spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs)
+            spec += "->" + "".join(letters[x] for x in prep.contracted_output)
+        except ShapeError:
             spec = f"{len(prep.nodes)} nodes"
         entries.append((f"{spec}  [{', '.join(n.label for n in prep.nodes)}]", plan))
     return PathReport(entries)
