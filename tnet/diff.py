@@ -61,11 +61,12 @@ def _variables_argument(x: Any) -> tuple[bool, list[Variable]]:
     return single, [_check_variable(v) for v in ([x] if single else x)]
 
 
-def _dependents(roots: Sequence[Expr], targets: Sequence[Expr]) -> set[int]:
-    """ids of the expressions (among those under roots) that depend on any target."""
+def _dependents(order: Sequence[Expr], targets: Sequence[Expr]) -> set[int]:
+    """ids of the expressions in `order` (children before parents, as `walk` gives) that
+    depend on any target."""
     wanted = {id(t) for t in targets}
     dep: set[int] = set()
-    for e in walk(roots):
+    for e in order:
         if id(e) in wanted or any(id(c) in dep for c in e.children):
             dep.add(id(e))
     return dep
@@ -94,7 +95,7 @@ def _local_differential(e: Apply) -> tuple[Expr, Hole, tuple[int, ...]]:
 def substitute(e: Expr, node: Expr, value: Expr, dependent: set[int] | None = None) -> Expr:
     """e with every occurrence of `node` replaced by `value`, where e is linear in `node`:
     the result is a flat sum of products (each occurrence's term expanded)."""
-    dependent = _dependents([e], [node]) if dependent is None else dependent
+    dependent = _dependents(walk([e]), [node]) if dependent is None else dependent
     memo: dict[int, Expr] = {}
 
     def sub(x: Expr) -> Expr:
@@ -134,7 +135,7 @@ def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
     _, xs = _variables_argument(x)
-    dependent = _dependents([f], xs)
+    dependent = _dependents(walk([f]), xs)
     memo: dict[int, Expr] = {}
 
     def d(e: Expr) -> Expr:
@@ -165,7 +166,7 @@ def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
 # ---------------------------------------------------------------------------------------------
 # backward: gradients
 # ---------------------------------------------------------------------------------------------
-def remove_node(net: Network, i: int, upstream: Expr | None = None, coef: Any = 1.0) -> Expr:
+def remove_node(net: Network, i: int, upstream: Expr | None = None) -> Expr:
     """The gradient of `net` with respect to its node occurrence i: the node is removed and its
     legs' edges become the leading output edges, in its axis order.
 
@@ -196,7 +197,7 @@ def remove_node(net: Network, i: int, upstream: Expr | None = None, coef: Any = 
     if bare:  # the removed node was the only one on these edges: the gradient is all ones there
         nodes.append(Ones(*[net.sizes[e] for e in bare]))
         labels.append(bare)
-    return combine(nodes, labels, output + trailing, coef * net.coef, inline=False)
+    return combine(nodes, labels, output + trailing, net.coef, inline=False)
 
 
 def gradient_of_differential(df: Expr, x: Variable) -> Expr:
@@ -240,13 +241,14 @@ def _pullback(local: Expr, hole: Hole, upstream: Expr) -> list[tuple[Any, Expr]]
 
 def backprop(f: Expr, xs: Sequence[Variable]) -> dict[int, Expr]:
     """Gradients of f with respect to every sub-expression that depends on xs, by id."""
-    dependent = _dependents([f], xs)
+    order = walk([f])
+    dependent = _dependents(order, xs)
     if id(f) not in dependent:
         return {}
     contributions: dict[int, list[tuple[Any, Expr]]] = defaultdict(list)
     contributions[id(f)].append((1.0, _seed(f)))
     grads: dict[int, Expr] = {}
-    for e in reversed(walk([f])):
+    for e in reversed(order):
         if id(e) not in dependent or id(e) not in contributions:
             continue
         g = linear_combination(contributions.pop(id(e)))
