@@ -190,10 +190,11 @@ def incidence_graph(net: Network) -> nx.Graph:
 def isomorphic(a: Network, b: Network) -> bool:
     """Same tensors on the same legs with the same output positions, up to renaming edges and
     reordering nodes."""
-    if a is b:
-        return True
-    if invariant(a) != invariant(b):
-        return False
+    return a is b or (invariant(a) == invariant(b) and _exactly_isomorphic(a, b))
+
+
+def _exactly_isomorphic(a: Network, b: Network) -> bool:
+    """The exact test, on the labelled incidence graphs (networkx VF2)."""
     matcher = GraphMatcher(incidence_graph(a), incidence_graph(b), node_match=lambda x, y: x["label"] == y["label"])
     return matcher.is_isomorphic()
 
@@ -208,8 +209,8 @@ def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any,
             merged.append([c, t])
             continue
         key = invariant(net)
-        for entry in groups[key]:
-            if isomorphic(entry[1], net):
+        for entry in groups[key]:  # equal invariants: only the exact test is left
+            if entry[1] is net or _exactly_isomorphic(entry[1], net):
                 entry[0] += c * net.coef / entry[1].coef
                 break
         else:
