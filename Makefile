@@ -1,17 +1,23 @@
 # The two set-up commands: `make gallery` (render and verify every example of the paper)
 # and `make test` (the test suite). Each installs what it needs on a fresh machine.
+# `make check` runs the linters and the type checker; CI (.ci/run) runs `make check test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test gallery lint bench dot-program clean
+.PHONY: test gallery check lint bench dist dot-program clean
 
+# tnet is installed in editable mode: the one package `tnet`, with the folder render/ mapped
+# into it as `tnet.render` (pyproject.toml). The distribution was once called `tnet`: an
+# editable install under that old name would keep render/ and gallery/ importable as
+# top-level modules, so it is removed.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "error: tnet needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
+	@if $(PY) -m pip show --quiet tnet >/dev/null 2>&1; then $(PY) -m pip uninstall --quiet --yes tnet; fi
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
@@ -27,18 +33,33 @@ dot-program:
 			exit 1; \
 		fi; }
 
+# The venv's pytest script, not `python -m pytest`, which would put the checkout on sys.path:
+# the tests import the installed tnet (and pytest's --import-mode=importlib, in pyproject.toml,
+# adds nothing to sys.path either).
 test: $(STAMP) dot-program
-	$(PY) -m pytest -q
+	$(VENV)/bin/pytest -q
 
+# The gallery is a tool of the repository, run from the checkout; it rewrites gallery/.
 gallery: $(STAMP) dot-program
-	$(PY) -m gallery
+	$(PY) -m gallery --out gallery
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 lint: $(STAMP)
-	$(PY) -m ruff check tnet render gallery tests benchmarks
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_contract.py
 	$(PY) benchmarks/bench_diff.py
 
+# The wheel, in dist/. setuptools copies into build/lib and would ship whatever an earlier
+# build left there, so that goes first.
+dist: $(STAMP)
+	rm -rf build/lib build/bdist.* dist
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build dist *.egg-info

@@ -108,7 +108,14 @@ def main() -> None:
     rows = []
     ratios = []
     header = (
-        "network", "ops", "numpy", "FLOPs tnet/np", "tnet/np nolimit", "tnet ms", "numpy ms", "time tnet/np",
+        "network",
+        "ops",
+        "numpy",
+        "FLOPs tnet/np",
+        "tnet/np nolimit",
+        "tnet ms",
+        "numpy ms",
+        "time tnet/np",
         "evaluate/np",
     )
     evaluate_ratios = []

@@ -1,4 +1,4 @@
-"""Benchmarks for differentiation and simplification (issue 3). Prints tables; asserts nothing.
+"""Benchmarks for differentiation, simplification and evaluation. Prints tables; asserts nothing.
 
 1. Derive + simplify the gradients for all parameters of the sec. 6.2 network (tanh, L2 term)
    with L = 1, 2, 4, 8, 16, 32 layers, printed with the ratio t(L) / t(4).

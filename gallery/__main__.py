@@ -1,4 +1,5 @@
-"""`python -m gallery` (what `make gallery` runs): build and verify the paper's examples."""
+"""`python -m gallery --out DIR` (what `make gallery` runs, with --out gallery): build and
+verify the paper's examples, writing them into DIR."""
 
 from .build import main
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-import render
+from tnet import render
 from tnet.expr import Expr, Variable
 
 #: an entry fails when a max error exceeds this
@@ -48,7 +48,7 @@ class Outcome:
         raise KeyError(label)
 
     def derivation(self, f: Expr, x: Variable, name: str = "f") -> Expr:
-        """Add the four stages of deriving ∇_x f (render.derivation_expressions) as figures;
+        """Add the four stages of deriving ∇_x f (tnet.render.derivation_expressions) as figures;
         return the simplified gradient."""
         stages = render.derivation_expressions(f, x)
         d = f"d{name}" if name.isalnum() else f"d({name})"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import graphviz
 
-import tnet
+from tnet.diff import differential, gradient_of_differential
 from tnet.expr import Expr, Variable
+from tnet.simplify import simplify
 
 from .dot import to_dot
 
@@ -19,9 +20,9 @@ def derivation_expressions(f: Expr, x: Variable) -> list[tuple[str, Expr]]:
     """The four expressions of a derivation, with their stage names (see `STAGES`):
     f; df = tnet.differential(f, X), one term per occurrence of X, each holding the dX node;
     tnet.gradient_of_differential(df, X); and tnet.simplify of that."""
-    df = tnet.differential(f, x)
-    raw = tnet.gradient_of_differential(df, x)
-    return list(zip(STAGES, (f, df, raw, tnet.simplify(raw))))
+    df = differential(f, x)
+    raw = gradient_of_differential(df, x)
+    return list(zip(STAGES, (f, df, raw, simplify(raw))))
 
 
 def derivation(f: Expr, x: Variable) -> list[tuple[str, graphviz.Digraph]]:

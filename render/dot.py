@@ -41,12 +41,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import graphviz
 
-from tnet.expr import Apply, Constant, Delta, Differential, Expr, Leaf, Network, Ones, Sum, Variable, Zero, walk
+from tnet.expr import Apply, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
+from tnet.functions import PowerFunction
+from tnet.network import Network
+from tnet.notation.names import format_number
 
 __all__ = ["to_dot", "function_label", "format_coefficient"]
 
@@ -105,16 +107,8 @@ _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
 # ---------------------------------------------------------------------------------------------
 def format_coefficient(c: Any) -> str:
     """A coefficient as a short number: 2, -0.5, 0.25, a fraction where the decimal would be
-    long (-1/6, 2/3), (1+2j)."""
-    if isinstance(c, complex):
-        return f"({c.real:g}{c.imag:+g}j)" if c.imag else format_coefficient(c.real)
-    value = float(c)
-    text = f"{value:g}"
-    if len(text.lstrip("-").replace(".", "").lstrip("0")) > 4:
-        fraction = Fraction(value).limit_denominator(100)
-        if fraction.denominator > 1 and abs(float(fraction) - value) <= 1e-12 * max(1.0, abs(value)):
-            return f"{fraction.numerator}/{fraction.denominator}"
-    return text
+    long (-1/6, 2/3), (1+2j) (the notation's one number formatter, in its drawing style)."""
+    return format_number(c, "short")
 
 
 def _signed(c: Any) -> str:
@@ -130,9 +124,9 @@ def function_label(e: Apply) -> str:
     """The name shown for f^P(A): the function's name, powers as (·)², and the positions P
     (1-based, as superscripts) unless f is applied element-wise in the ordinary way."""
     name = e.fn.name
-    exponent = getattr(e.fn, "exponent", None)
-    if exponent is not None:
-        shown = str(int(exponent)) if float(exponent).is_integer() else f"{exponent:g}"
+    if isinstance(e.fn, PowerFunction):
+        exponent = e.fn.exponent
+        shown = str(int(exponent)) if exponent.is_integer() else f"{exponent:g}"
         name = "(·)" + shown.translate(_SUPERSCRIPT)
     elementwise = not e.core_axes and e.axes == tuple(range(e.arg.ndim))
     if elementwise or not e.axes:
@@ -446,7 +440,7 @@ def _emit(target: graphviz.Digraph, box: _Box) -> None:
 
 def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:
     """The drawing of any tnet expression as a `graphviz.Digraph` (DOT source; render it with
-    `.pipe(format="svg")` or `render.save`). `title` is shown above the picture.
+    `.pipe(format="svg")` or `tnet.render.save`). `title` is shown above the picture.
 
     The same expression always gives the same DOT text."""
     if not isinstance(expr, Expr):

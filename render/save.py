@@ -9,12 +9,12 @@ from pathlib import Path
 
 import graphviz
 
-from tnet.errors import RenderError
+from tnet.errors import RenderError, UnsupportedFormatError
 from tnet.expr import Expr
 
 from .dot import to_dot
 
-__all__ = ["save", "require_dot", "pipe", "FORMATS", "MISSING_DOT"]
+__all__ = ["save", "require_dot", "pipe", "FORMATS", "MISSING_DOT", "UnsupportedFormatError"]
 
 #: suffix -> Graphviz output format; .dot and .gv write the DOT source itself
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
@@ -24,10 +24,6 @@ MISSING_DOT = (
     "'apt-get install graphviz' (Debian/Ubuntu) or 'brew install graphviz' (macOS), "
     "or save to a .dot file, which needs no program"
 )
-
-
-class UnsupportedFormatError(RenderError, ValueError):
-    """A file suffix that render.save does not know."""
 
 
 def require_dot() -> str:
@@ -51,7 +47,7 @@ def pipe(graph_or_expr: graphviz.Graph | graphviz.Digraph | Expr, fmt: str) -> b
     graph = _as_graph(graph_or_expr)
     program = require_dot()
     try:
-        done = subprocess.run(
+        done: subprocess.CompletedProcess[bytes] = subprocess.run(
             [program, f"-T{fmt}"], input=graph.source.encode("utf-8"), capture_output=True, check=False
         )
     except OSError as err:  # pragma: no cover - dot vanished between the check and the call

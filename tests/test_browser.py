@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gallery.build import PAGE_CHECK_SCRIPT
+from gallery.build import PAGE_CHECK_SCRIPT  # the gallery is not installed: tests/conftest.py loads it by path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "gallery" / "site" / "index.html"

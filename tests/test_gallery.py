@@ -1,5 +1,9 @@
 """gallery/: building it verifies every example of the paper, writes the README, the SVGs and
-one self-contained page; a failing check makes `python -m gallery` exit non-zero."""
+one self-contained page; a failing check makes `python -m gallery` exit non-zero.
+
+The gallery is a tool of the repository, not installed: tests/conftest.py loads the package
+`gallery` by path, so the in-process tests below import it as usual; the command line runs as
+a subprocess `python -m gallery --out DIR` from the checkout, as `make gallery` runs it."""
 
 from __future__ import annotations
 
@@ -153,18 +157,36 @@ def test_a_raising_entry_is_reported(tmp_path):
     assert not report.ok and "no such tensor" in report.failure
 
 
+def run_gallery(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m gallery ARGS` run from the checkout (which puts gallery/ on its path), with the
+    test environment's python, where tnet and tnet.render are installed."""
+    return subprocess.run(
+        [sys.executable, "-m", "gallery", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def test_the_command_without_dot_names_the_missing_program(tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "gallery", "--out", str(tmp_path / "g"), "--only", "sec5-linear"],
-        cwd=ROOT,
-        env={"PATH": str(empty), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-    )
+    done = run_gallery("--out", str(tmp_path / "g"), "--only", "sec5-linear", env={"PATH": str(empty)})
     assert done.returncode == 2
     assert "'dot'" in done.stderr and "install" in done.stderr
+
+
+def test_the_command_needs_an_output_folder():
+    done = run_gallery("--only", "sec5-linear")
+    assert done.returncode == 2
+    assert "--out" in done.stderr
+
+
+@needs_dot
+def test_the_command_writes_into_the_folder_it_is_given(tmp_path):
+    out = tmp_path / "somewhere" / "else"
+    done = run_gallery("--out", str(out), "--only", "sec5-linear")
+    assert done.returncode == 0, done.stderr
+    assert "1/1 entries verified" in done.stdout
+    assert (out / "README.md").is_file() and (out / "site" / "index.html").is_file()
+    assert len(list((out / "svg").glob("*.svg"))) == 4
 
 
 @needs_dot

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tnet
 from tnet.network import combine
-from tnet.notation import eval_matrix, leaves, to_bracket, to_latex, to_matrix
+from tnet.notation import eval_matrix, leaves, parse_matrix, to_bracket, to_latex, to_matrix
 
 rng = np.random.default_rng(11)
 
@@ -362,3 +362,199 @@ def test_round_trip_after_simplify(e):
     s = tnet.simplify(e)
     back = tnet.parse(s.to_bracket(), **leaves(s))
     assert np.allclose(tnet.evaluate(back, env_for(back, VALUES)), tnet.evaluate(e, env_for(e, VALUES)))
+
+
+# --- parse_matrix: matrix notation in ---------------------------------------------------------------
+def assert_parses_back(e, formula, arrays, names=None):
+    """parse_matrix(formula) builds an expression with e's values, which prints as formula."""
+    bound = leaves(e, names)
+    back = parse_matrix(formula, **bound)
+    assert isinstance(back, tnet.Expr)
+    want = tnet.evaluate(e, env_for(e, arrays))
+    got = tnet.evaluate(back, env_for(back, arrays))
+    assert got.shape == want.shape, formula
+    assert np.allclose(got, want), formula
+    assert to_matrix(back, names=names) == formula
+    return back
+
+
+def test_parse_matrix_reads_the_sec_5_results():
+    x = tnet.Variable("x", 3)
+    Am, Bm, bv = tnet.Variable("A", 3, 3), tnet.Variable("B", 3, 3), tnet.Variable("b", 3)
+    arrays = {"a": arr(3), "b": arr(3), "x": arr(3), "A": arr(3, 3), "B": arr(3, 3), "X": ARRAYS["X"]}
+    cases = [
+        (tnet.grad(a @ x, x), "a"),
+        (tnet.grad(x @ Am @ x, x), "A x + A^T x"),
+        (tnet.grad(a @ X @ bv, X), "a b^T"),
+        (tnet.grad(a @ X @ X.T @ a, X), "2 a a^T X"),
+        (tnet.grad(tnet.trace(Am @ tnet.inv(X) @ Bm), X), "-(X^-T A^T B^T X^-T)"),
+    ]
+    for g, formula in cases:
+        assert to_matrix(g) == formula
+        assert_parses_back(g, formula, arrays)
+
+
+def test_parse_matrix_reads_the_sec_4_and_6_results():
+    xs = tnet.Variable("x", 4)
+    s = tnet.softmax(xs)
+    g = tnet.simplify(tnet.grad(s, xs))
+    assert_parses_back(g, "diag(s) - s s^T", {"x": arr(4)}, names={s: "s"})
+    assert_parses_back(g, "diag(softmax(x)) - softmax(x) softmax(x)^T", {"x": arr(4)})
+    N, d, m = 5, 3, 4
+    Xs, Z, Cm = tnet.Variable("X", N, d), tnet.Variable("Z", N, m), tnet.Variable("C", N, m)
+    arrays = {"X": arr(N, d), "Z": arr(N, m), "C": arr(N, m)}
+    assert_parses_back(tnet.parse("X_2[Z C (~X_1 1)]", X=Xs, Z=Z, C=Cm), "X^T (Z ⊙ C)", arrays)
+    assert_parses_back(tnet.parse("[Z C (~1 1)]", Z=Z, C=Cm), "(Z ⊙ C)^T 1", arrays)
+    G, Bm, W = tnet.Variable("G", N, m), tnet.Variable("B", N, m), tnet.Variable("W", m, m)
+    e48 = tnet.parse("[G_1 B_1][B_2 W_1][~G_2 W_2]", G=G, B=Bm, W=W)
+    assert_parses_back(e48, "B ⊙ (G W^T)", {"G": arr(N, m), "B": arr(N, m), "W": arr(m, m)})
+    # the single-layer network's gradients, as to_matrix prints them
+    Wv, bv, Y = tnet.Variable("W", d, m), tnet.Variable("b", m), tnet.Variable("Y", N, m)
+    J = 0.5 * tnet.sum((tnet.tanh(Xs @ Wv + bv) - Y) ** 2)
+    arrays = {"X": arr(N, d), "W": arr(d, m), "b": arr(m), "Y": arr(N, m)}
+    for g in tnet.grad(J, [Wv, bv]):
+        back = parse_matrix(to_matrix(g), **leaves(g))
+        assert np.allclose(tnet.evaluate(back, arrays), tnet.evaluate(g, arrays)), to_matrix(g)
+
+
+@pytest.mark.parametrize(
+    "e, formula",
+    [
+        (A @ B, "A B"),
+        (A.T, "A^T"),
+        (tnet.trace(X @ X), "tr(X X)"),
+        (tnet.trace(X), "tr(X)"),
+        (tnet.diag(a), "diag(a)"),
+        (tnet.diag(X), "diag(X)"),
+        (tnet.det(X) * tnet.inv(X).T, "det(X) X^-T"),
+        (A * C, "A ⊙ C"),
+        (tnet.tanh(A) * C, "tanh(A) ⊙ C"),
+        (a @ a, "a^T a"),
+        (tnet.sum(A), "1^T A 1"),
+        (tnet.sum(A, 0), "A^T 1"),
+        (A**2, "A^⊙2"),
+        (A + b, "A + 1{3} b^T"),
+        (tnet.identity(3), "I{3}"),
+        (tnet.ones(3), "1{3}"),
+        (tnet.softmax(A), "softmax^1(A)"),
+        (tnet.kron(A, a), 'einsum("ab,c->abc", A, a)'),
+        ((1 + 2j) * A - 0.1 * C, "(1+2j) A - 0.1 C"),
+        (tnet.zeros(3, 4), "0 1{3} 1{4}^T"),
+    ],
+)
+def test_parse_matrix_reads_every_form_to_matrix_prints(e, formula):
+    assert to_matrix(e) == formula
+    assert_parses_back(e, formula, ARRAYS)
+
+
+def test_parse_matrix_builds_expressions_that_differentiate():
+    """The paper's sec. 5 derivations, starting from the formula text."""
+    x, av, bv = tnet.Variable("x", 3), tnet.Variable("a", 3), tnet.Variable("b", 3)
+    Xm, Am, Bm = (tnet.Variable(n, 3, 3) for n in "XAB")
+    assert tnet.grad(parse_matrix("a^T x", a=av, x=x), x).to_matrix() == "a"
+    assert tnet.grad(parse_matrix("x^T A x", x=x, A=Am), x).to_matrix() == "A x + A^T x"
+    assert tnet.grad(parse_matrix("x' A x", x=x, A=Am), x).to_matrix() == "A x + A^T x"  # ' transposes
+    assert tnet.grad(parse_matrix("a^T X b", a=av, X=Xm, b=bv), Xm).to_matrix() == "a b^T"
+    assert tnet.grad(parse_matrix("a^T X X^T a", a=av, X=Xm), Xm).to_matrix() == "2 a a^T X"
+    assert tnet.grad(parse_matrix("tr(A X^-1 B)", A=Am, X=Xm, B=Bm), Xm).to_matrix() == "-(X^-T A^T B^T X^-T)"
+
+
+def test_parse_matrix_operators():
+    arrays = {"A": arr(3, 4), "C": arr(3, 4), "a": arr(3), "c": arr(3)}
+    Av, Cv, av = arrays["A"], arrays["C"], arrays["a"]
+    cases = {
+        "A ⊘ C": Av / Cv,
+        "A * C": Av * Cv,
+        "-A + 2 C": -Av + 2 * Cv,
+        "- -A": Av,
+        "A^⊙-1": 1 / Av,
+        "pow{0.5}(A ⊙ A)": np.abs(Av),
+        "a^T ⊙ c^T": av * arrays["c"],  # two row vectors: a row vector (a vector)
+        "(a^T A)^T": Av.T @ av,
+        "a'": av,
+        "A I": Av,
+        "1^T a": av.sum(),
+        "A 1 + 2": Av.sum(axis=1) + 2,
+        "`A` ⊙ C": Av * Cv,
+        "tanh^21(A)": np.tanh(Av).T,
+        "softmax^{1}(A)": np.exp(Av) / np.exp(Av).sum(axis=1, keepdims=True),
+        "1.0": 1.0,
+        "0.5": 0.5,
+    }
+    for text, want in cases.items():
+        got = eval_matrix(text, **arrays)
+        assert np.shape(got) == np.shape(want), text
+        assert np.allclose(got, want), text
+    delta3 = eval_matrix("I{3,3}")
+    assert delta3.shape == (3, 3, 3) and delta3.sum() == 3 and delta3[1, 1, 1] == 1
+    # size names: the printed 1{n} of a symbolic size reads back
+    Xn = tnet.Variable("X", "n", 3)
+    e = parse_matrix("X^T 1{n}", X=Xn)
+    assert e.shape == (3,)
+    assert np.allclose(tnet.evaluate(e, {"X": np.ones((4, 3))}), [4.0, 4.0, 4.0])
+
+
+@pytest.mark.parametrize(
+    "text, position, message",
+    [
+        ("a a^T +", 7, "expected a matrix, a vector or a number"),
+        ("A ⊙ ", 4, "expected a matrix, a vector or a number"),
+        ("Q", 0, "unknown tensor name 'Q'"),
+        ("A Q", 2, "unknown tensor name 'Q'"),
+        ("A^Q", 1, "expected T, -1, -T or ⊙p after '^'"),
+        ("(A", 2, "expected ')'"),
+        ("a^T a^T", 4, "cannot multiply two row vectors"),
+        ("A A", 2, "size mismatch"),  # (3, 4) times (3, 4)
+        ("A + a", 2, "do not broadcast"),
+        ("a A", 2, "cannot multiply a tensor with 1 axes on the left"),
+        ("I", 0, "cannot infer the size of a bare 1 or I"),
+        ("1^T", 0, "cannot infer the size"),
+        ("a I", 2, "cannot infer the size of this I"),
+        ("foo(A)", 0, "unknown function 'foo'"),
+        ("tanh A", 0, "unknown tensor name 'tanh'"),  # a function needs its parentheses
+        ("1{x y}", 2, "expected a size"),
+        ("pow{x}(A)", 4, "expected a number exponent in pow{p}"),
+        ("softmax^0(A)", 8, "positions start at 1"),
+        ('einsum("ij,jk->ik", A)', 8, "the spec names 2 operands but 1 were given"),
+        ('einsum("ij->kk", A)', 12, "output index 'k' is in no operand"),
+        ('einsum("ij", A', 14, "expected ',' or ')'"),
+        ("`A", 0, "a backquoted name is never closed"),
+        ("A^-1", 0, "inv needs square matrices"),
+        ("A ⊘ 0", 2, "division"),
+        ("A )", 2, "unexpected ')'"),
+    ],
+)
+def test_parse_matrix_errors_name_the_position(text, position, message):
+    arrays = {"A": ARRAYS["A"], "a": ARRAYS["a"]}
+    with pytest.raises(tnet.ParseError) as info:
+        parse_matrix(text, **arrays)
+    assert info.value.position == position, str(info.value)
+    assert message in str(info.value)
+
+
+MATRIX_TOKENS = [
+    *"AaBxI1+-*⊙⊘(),'^_`{}\" ",
+    *["2", "0.5", "1e3", "(1+2j)", "^T", "^-1", "^-T", "^⊙2", "^⊙-0.5", "`A`", "{3}", "{n}", "{3,3}", "1.0"],
+    *["tr(", "diag(", "det(", "tanh(", "softmax^1(", "softmax^{}(", "pow{2}(", 'einsum("', "ij", "->", "..."],
+]
+
+
+@given(st.one_of(st.text(max_size=12), st.lists(st.sampled_from(MATRIX_TOKENS), max_size=12).map("".join)))
+def test_parse_matrix_raises_only_parse_errors(text):
+    """Any text: an expression or a ParseError that points into the text, nothing else."""
+    try:
+        parse_matrix(text, A=ARRAYS["A"], a=ARRAYS["a"], B=ARRAYS["B"])
+    except tnet.ParseError as err:
+        assert err.position is None or 0 <= err.position <= len(text)
+
+
+@given(expressions())
+def test_round_trip_parse_matrix(e):
+    """to_matrix, then parse_matrix, then evaluate: e's values (where to_matrix has a matrix form)."""
+    formula = e.to_matrix()
+    assume("einsum(" not in formula)
+    back = parse_matrix(formula, **leaves(e))
+    want = tnet.evaluate(e, env_for(e, VALUES))
+    got = tnet.evaluate(back, env_for(back, VALUES))
+    assert got.shape == want.shape, formula
+    assert np.allclose(got, want), formula

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tnet
-from tnet.parse import parse
+from tnet.notation import parse
 
 rng = np.random.default_rng(2024)
 

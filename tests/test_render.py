@@ -1,5 +1,6 @@
-"""render/: the DOT structure of drawings (nodes, leg numbers, output markers, hyperedges,
-boxes), determinism, derivation stages, saving, and the behaviour without the `dot` program."""
+"""tnet.render (the folder render/): the DOT structure of drawings (nodes, leg numbers, output
+markers, hyperedges, boxes), determinism, derivation stages, saving, and the behaviour without
+the `dot` program."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import render
 import tnet
-from render.dot import DIFFERENTIAL_STYLE, function_label
+from tnet import render
 from tnet.errors import RenderError
+from tnet.render.dot import DIFFERENTIAL_STYLE, function_label
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_DOT = shutil.which("dot") is not None
@@ -244,7 +245,8 @@ def test_random_networks_are_drawn_by_the_conventions(e):
 # determinism
 # ---------------------------------------------------------------------------------------------
 _HASH_SCRIPT = """
-import hashlib, render, tnet
+import hashlib, tnet
+from tnet import render
 from gallery.examples.sec6_4_rnn import network
 params, _, _, J = network()
 print(hashlib.sha256(render.to_dot(tnet.grad(J, params[0]), title="g").source.encode()).hexdigest())
@@ -257,7 +259,7 @@ def test_same_expression_same_dot_text_byte_for_byte():
     assert render.to_dot(e).source == render.to_dot(e).source
     digests = set()
     for seed in ("0", "1"):  # other processes, other hash seeds, other object ids
-        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONHASHSEED=seed)  # run from the checkout, so gallery imports
         done = subprocess.run([sys.executable, "-c", _HASH_SCRIPT], env=env, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         digests.add(done.stdout.strip())

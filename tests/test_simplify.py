@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 import tnet
-from tnet.expr import Network, walk
+from tnet.expr import walk
+from tnet.network import Network
 
 rng = np.random.default_rng(11)
 

@@ -1,14 +1,20 @@
 """tnet: matrix and tensor differential calculus on tensor networks.
 
-The pipeline, one module per stage:
-    build (ops.py, functions.py) -> network (expr.py, network.py) -> differentiate (diff.py)
-    -> simplify (simplify.py) -> contract (contract.py, evaluate.py) -> render (../render).
+The layers, bottom-up (each module imports only the ones before it; docs/design.md):
+
+    errors -> expr -> network -> functions -> ops -> library -> simplify -> diff
+    -> contract -> evaluate -> notation/ -> render (the top-level render/ folder, as tnet.render)
+
+`import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
 """
 
+from . import contract as _contract
+from . import evaluate as _evaluate
 from .diff import backprop, differential, grad, gradient_of_differential, hessian, jacobian
 from .errors import (
     AxisError,
     BindingError,
+    ContractionError,
     DifferentiationError,
     ParseError,
     RenderError,
@@ -16,31 +22,16 @@ from .errors import (
     TnetError,
 )
 from .evaluate import contraction_path, evaluate
-from .expr import Apply, Constant, Delta, Differential, Expr, Network, Ones, Sum, Variable, Zero
-from .functions import (
-    Function,
-    abs,
-    cos,
-    det,
-    exp,
-    inv,
-    log,
-    logdet,
-    logsumexp,
-    relu,
-    sigmoid,
-    sin,
-    softmax,
-    sqrt,
-    tanh,
-)
+from .expr import Apply, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
+from .functions import Function, PowerFunction, apply
+from .library import abs, cos, det, exp, inv, log, logdet, logsumexp, relu, sigmoid, sin, softmax, sqrt, tanh
+from .network import Network
+from .notation import einsum, parse
 from .ops import (
-    apply,
     cdot,
     cdot_k,
     delta,
     diag,
-    einsum,
     identity,
     kron,
     odot,
@@ -54,19 +45,28 @@ from .ops import (
 )
 from .simplify import simplify
 
+
+def clear_caches() -> None:
+    """Empty every cache tnet keeps. None of them changes a result; clearing frees memory and
+    makes the next evaluation plan again. The caches:
+
+    - contraction plans, at most 1024, keyed by a network's structure and sizes (contract.py);
+    - evaluation programs, weakly keyed by the first expression evaluated (evaluate.py);
+    - prepared networks (Delta and Ones folded away), weakly keyed by the network (evaluate.py).
+
+    The intern table of expressions (expr.py) and the table of element-wise powers
+    (functions.py) hold weak references only; they are what makes equal expressions one object
+    and are not caches to clear."""
+    _contract.clear_cache()
+    _evaluate.clear_cache()
+
+
 __all__ = [
-    "Apply", "AxisError", "BindingError", "Constant", "Delta", "Differential",
-    "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "RenderError",
-    "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
-    "cdot_k", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
+    "Apply", "AxisError", "BindingError", "Constant", "ContractionError", "Delta", "Differential",
+    "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "PowerFunction",
+    "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
+    "cdot_k", "clear_caches", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
     "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
-    "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "permute", "relu", "sigmoid",
+    "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "parse", "permute", "relu", "sigmoid",
     "simplify", "sin", "softmax", "sqrt", "sum", "tanh", "trace", "transpose", "zeros",
-]
-
-try:  # the notation issue adds parse(); keep the package importable without it
-    from .notation import parse  # noqa: F401
-
-    __all__.append("parse")
-except ImportError:  # pragma: no cover
-    pass
+]  # fmt: skip

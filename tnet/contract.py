@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TnetError
+from .errors import ContractionError
 
 __all__ = [
     "ContractionError",
@@ -66,10 +66,6 @@ Labels = tuple[Edge, ...]
 _REFINE_WINDOW = 6
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-class ContractionError(TnetError, ValueError):
-    """A network or an array list that cannot be contracted (the message says why and where)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -808,9 +804,7 @@ def plan_contraction(
     return _make_plan(net, best[3])
 
 
-def numpy_path_flops(
-    inputs: Sequence[Labels], output: Labels, sizes: Mapping[Edge, int], path: Sequence[Any]
-) -> int:
+def numpy_path_flops(inputs: Sequence[Labels], output: Labels, sizes: Mapping[Edge, int], path: Sequence[Any]) -> int:
     """The exact FLOPs of a numpy.einsum_path path (numpy prints them rounded, plus one).
 
     numpy's convention: a contraction of k terms costs the product of the sizes of every index it
@@ -882,9 +876,16 @@ def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
     return result
 
 
+#: the plan cache: at most 1024 plans keyed by the network's structure and sizes (values only,
+#: so it never changes a result); cleared by `clear_cache()` and `tnet.clear_caches()`
 @functools.lru_cache(maxsize=1024)
 def _cached_plan(inputs: tuple[Labels, ...], output: Labels, sizes: frozenset[tuple[Edge, int]]) -> Plan:
     return plan_contraction(inputs, output, dict(sizes))
+
+
+def clear_cache() -> None:
+    """Forget every cached contraction plan."""
+    _cached_plan.cache_clear()
 
 
 def contract(

@@ -14,31 +14,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import singledispatch
+from typing import Any, overload
 
 import numpy as np
 
 from .errors import DifferentiationError
-from .expr import Apply, Delta, Differential, Expr, Leaf, Network, Ones, Sum, Variable, Zero, _intern, walk
-from .network import as_terms, combine, fresh
-from .ops import linear_combination, permute
-
-
-class Hole(Leaf):
-    """A stand-in for the differential of a function's argument while its rule is built."""
-
-    __slots__ = ()
-
-    def __new__(cls, *shape: Any) -> Hole:
-        def build(obj: Hole) -> None:
-            obj.shape = tuple(shape)
-
-        return _intern(cls, tuple(shape), build)
-
-    @property
-    def label(self) -> str:
-        return "d·"
+from .expr import Apply, Delta, Differential, Expr, Hole, Leaf, Ones, Sum, Variable, Zero, mark_derived, walk
+from .network import Network, as_terms, combine, fresh, linear_combination
+from .ops import permute
+from .simplify import simplify as simplify_expressions
 
 
 def _check_variable(x: Any) -> Variable:
@@ -49,9 +35,7 @@ def _check_variable(x: Any) -> Variable:
             what = f"of shape {x.shape}"
         else:
             what = repr(x)
-        raise DifferentiationError(
-            f"can only differentiate with respect to a Variable, got {type(x).__name__} {what}"
-        )
+        raise DifferentiationError(f"can only differentiate with respect to a Variable, got {type(x).__name__} {what}")
     return x
 
 
@@ -61,14 +45,14 @@ def _variables_argument(x: Any) -> tuple[bool, list[Variable]]:
     return single, [_check_variable(v) for v in ([x] if single else x)]
 
 
-def _dependents(order: Sequence[Expr], targets: Sequence[Expr]) -> set[int]:
-    """ids of the expressions in `order` (children before parents, as `walk` gives) that
-    depend on any target."""
-    wanted = {id(t) for t in targets}
-    dep: set[int] = set()
+def _dependents(order: Sequence[Expr], targets: Sequence[Expr]) -> set[Expr]:
+    """The expressions in `order` (children before parents, as `walk` gives) that depend on any
+    target."""
+    wanted = set(targets)
+    dep: set[Expr] = set()
     for e in order:
-        if id(e) in wanted or any(id(c) in dep for c in e.children):
-            dep.add(id(e))
+        if e in wanted or any(c in dep for c in e.children):
+            dep.add(e)
     return dep
 
 
@@ -92,32 +76,32 @@ def _local_differential(e: Apply) -> tuple[Expr, Hole, tuple[int, ...]]:
 # ---------------------------------------------------------------------------------------------
 # forward: the differential
 # ---------------------------------------------------------------------------------------------
-def substitute(e: Expr, node: Expr, value: Expr, dependent: set[int] | None = None) -> Expr:
+def substitute(e: Expr, node: Expr, value: Expr) -> Expr:
     """e with every occurrence of `node` replaced by `value`, where e is linear in `node`:
     the result is a flat sum of products (each occurrence's term expanded)."""
-    dependent = _dependents(walk([e]), [node]) if dependent is None else dependent
-    memo: dict[int, Expr] = {}
+    dependent = _dependents(walk([e]), [node])
+    memo: dict[Expr, Expr] = {}
 
     def sub(x: Expr) -> Expr:
         if x is node:
             return value
-        if id(x) not in dependent:
+        if x not in dependent:
             return x
-        if id(x) in memo:
-            return memo[id(x)]
+        if x in memo:
+            return memo[x]
         if isinstance(x, Sum):
             out = linear_combination([(c, sub(t)) for c, t in x.terms_])
         elif isinstance(x, Network):
-            out = _replace_occurrences(x, [i for i, n in enumerate(x.nodes) if id(n) in dependent], sub)
+            out = _replace_occurrences(x, [i for i, n in enumerate(x.nodes) if n in dependent], sub)
         else:
             raise DifferentiationError(f"{x.label} is not linear in the quantity being substituted")
-        memo[id(x)] = out
+        memo[x] = out
         return out
 
     return sub(e)
 
 
-def _replace_occurrences(net: Network, positions: Sequence[int], replace) -> Expr:
+def _replace_occurrences(net: Network, positions: Sequence[int], replace: Callable[[Expr], Expr]) -> Expr:
     """sum over positions i of net with node i replaced by replace(node i), each term expanded."""
     terms = []
     labels = [list(leg) for leg in net.legs]
@@ -131,36 +115,60 @@ def _replace_occurrences(net: Network, positions: Sequence[int], replace) -> Exp
     return linear_combination(terms)
 
 
+class _Forward:
+    """One differential computation: d of each expression that depends on the variables, once."""
+
+    def __init__(self, f: Expr, xs: Sequence[Variable]) -> None:
+        self.dependent = _dependents(walk([f]), xs)
+        self.memo: dict[Expr, Expr] = {}
+
+    def __call__(self, e: Expr) -> Expr:
+        if e not in self.dependent:
+            return Zero(*e.shape)
+        out = self.memo.get(e)
+        if out is None:
+            out = self.memo[e] = _differential_of(e, self)
+        return out
+
+
+@singledispatch
+def _differential_of(e: Expr, d: _Forward) -> Expr:
+    """d e, given `d` for e's children: one rule per node kind (sec. 4.2)."""
+    raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
+
+
+@_differential_of.register
+def _(e: Leaf, d: _Forward) -> Expr:
+    # only a Variable depends on anything; every other leaf is a constant
+    return Differential(e) if isinstance(e, Variable) else Zero(*e.shape)
+
+
+@_differential_of.register
+def _(e: Sum, d: _Forward) -> Expr:
+    return linear_combination([(c, d(t)) for c, t in e.terms_])
+
+
+@_differential_of.register
+def _(e: Network, d: _Forward) -> Expr:
+    return _replace_occurrences(e, [i for i, n in enumerate(e.nodes) if n in d.dependent], d)
+
+
+@_differential_of.register
+def _(e: Apply, d: _Forward) -> Expr:
+    local, hole, order = _local_differential(e)
+    darg = d(e.arg)
+    if order != tuple(range(e.arg.ndim)):
+        darg = permute(darg, order)
+    return substitute(local, hole, darg)
+
+
 def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
     _, xs = _variables_argument(x)
-    dependent = _dependents(walk([f]), xs)
-    memo: dict[int, Expr] = {}
-
-    def d(e: Expr) -> Expr:
-        if id(e) not in dependent:
-            return Zero(*e.shape)
-        if id(e) in memo:
-            return memo[id(e)]
-        if isinstance(e, Variable):
-            out: Expr = Differential(e)
-        elif isinstance(e, Sum):
-            out = linear_combination([(c, d(t)) for c, t in e.terms_])
-        elif isinstance(e, Network):
-            out = _replace_occurrences(e, [i for i, n in enumerate(e.nodes) if id(n) in dependent], d)
-        elif isinstance(e, Apply):
-            local, hole, order = _local_differential(e)
-            darg = d(e.arg)
-            if order != tuple(range(e.arg.ndim)):
-                darg = permute(darg, order)
-            out = substitute(local, hole, darg)
-        else:
-            raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
-        memo[id(e)] = out
-        return out
-
-    return d(f)
+    df = _Forward(f, xs)(f)
+    mark_derived([df], [f])
+    return df
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,9 +223,9 @@ def gradient_of_differential(df: Expr, x: Variable) -> Expr:
                 f"a term of the differential holds d{x.name} {len(where)} times; it must be linear in d{x.name}"
             )
         terms.append((c, remove_node(net, where[0])))
-    if not terms:
-        return Zero(*(x.shape + df.shape))
-    return linear_combination(terms)
+    g = linear_combination(terms) if terms else Zero(*(x.shape + df.shape))
+    mark_derived([g], [df])
+    return g
 
 
 def _seed(f: Expr) -> Expr:
@@ -239,57 +247,89 @@ def _pullback(local: Expr, hole: Hole, upstream: Expr) -> list[tuple[Any, Expr]]
     return out
 
 
-def backprop(f: Expr, xs: Sequence[Variable]) -> dict[int, Expr]:
-    """Gradients of f with respect to every sub-expression that depends on xs, by id."""
+class _Backward:
+    """One reverse sweep: the gradient contributions collected for each expression."""
+
+    def __init__(self, dependent: set[Expr]) -> None:
+        self.dependent = dependent
+        self.contributions: dict[Expr, list[tuple[Any, Expr]]] = defaultdict(list)
+
+    def add(self, e: Expr, c: Any, g: Expr) -> None:
+        if e in self.dependent:
+            self.contributions[e].append((c, g))
+
+
+@singledispatch
+def _pull_back(e: Expr, g: Expr, back: _Backward) -> None:
+    """Send the gradient g of e to e's children: one rule per node kind."""
+    raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
+
+
+@_pull_back.register
+def _(e: Leaf, g: Expr, back: _Backward) -> None:
+    pass  # a Variable's gradient is complete; other leaves depend on nothing
+
+
+@_pull_back.register
+def _(e: Sum, g: Expr, back: _Backward) -> None:
+    for c, t in e.terms_:
+        back.add(t, c, g)
+
+
+@_pull_back.register
+def _(e: Network, g: Expr, back: _Backward) -> None:
+    for i, node in enumerate(e.nodes):
+        if node in back.dependent:
+            back.add(node, 1.0, remove_node(e, i, g))
+
+
+@_pull_back.register
+def _(e: Apply, g: Expr, back: _Backward) -> None:
+    local, hole, order = _local_differential(e)
+    for c, term in _pullback(local, hole, g):
+        if order != tuple(range(e.arg.ndim)):  # back to the argument's own axis order
+            position = {axis: k for k, axis in enumerate(order)}
+            axes = [position[a] for a in range(e.arg.ndim)]
+            term = permute(term, axes + list(range(e.arg.ndim, term.ndim)))
+        back.add(e.arg, c, term)
+
+
+def backprop(f: Expr, xs: Sequence[Variable]) -> dict[Expr, Expr]:
+    """The gradient of f with respect to every sub-expression that depends on xs (a dict keyed
+    by those sub-expressions), by one reverse sweep over the DAG."""
     order = walk([f])
-    dependent = _dependents(order, xs)
-    if id(f) not in dependent:
+    back = _Backward(_dependents(order, xs))
+    if f not in back.dependent:
         return {}
-    contributions: dict[int, list[tuple[Any, Expr]]] = defaultdict(list)
-    contributions[id(f)].append((1.0, _seed(f)))
-    grads: dict[int, Expr] = {}
+    back.add(f, 1.0, _seed(f))
+    grads: dict[Expr, Expr] = {}
     for e in reversed(order):
-        if id(e) not in dependent or id(e) not in contributions:
+        collected = back.contributions.pop(e, None)
+        if collected is None:
             continue
-        g = linear_combination(contributions.pop(id(e)))
-        grads[id(e)] = g
-        if isinstance(g, Zero) or isinstance(e, Variable):
-            continue
-        if isinstance(e, Sum):
-            for c, t in e.terms_:
-                if id(t) in dependent:
-                    contributions[id(t)].append((c, g))
-        elif isinstance(e, Network):
-            for i, node in enumerate(e.nodes):
-                if id(node) in dependent:
-                    contributions[id(node)].append((1.0, remove_node(e, i, g)))
-        elif isinstance(e, Apply):
-            local, hole, order = _local_differential(e)
-            for c, term in _pullback(local, hole, g):
-                if order != tuple(range(e.arg.ndim)):  # back to the argument's own axis order
-                    position = {axis: k for k, axis in enumerate(order)}
-                    back = [position[a] for a in range(e.arg.ndim)]
-                    term = permute(term, back + list(range(e.arg.ndim, term.ndim)))
-                contributions[id(e.arg)].append((c, term))
-        else:
-            raise DifferentiationError(f"cannot differentiate {type(e).__name__}")
+        g = grads[e] = linear_combination(collected)
+        if not isinstance(g, Zero):
+            _pull_back(e, g, back)
     return grads
 
 
-def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) -> Any:
+@overload
+def grad(f: Expr, x: Variable, *, simplify: bool = True) -> Expr: ...
+@overload
+def grad(f: Expr, x: Sequence[Variable], *, simplify: bool = True) -> list[Expr]: ...
+def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) -> Expr | list[Expr]:
     """The generalized gradient ∇_X f (eq. 28): X's axes first, then f's.
 
     With a list of variables, a list of gradients, built and simplified together so that they
     share their common sub-expressions."""
-    from .simplify import simplify as _simplify
-
     if not isinstance(f, Expr):
         raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
     single, xs = _variables_argument(x)
     grads = backprop(f, xs)
-    results = [grads.get(id(v)) or Zero(*(v.shape + f.shape)) for v in xs]
+    results = [grads.get(v) or Zero(*(v.shape + f.shape)) for v in xs]
     if simplify:
-        results = _simplify(results)
+        results = simplify_expressions(results)
+    mark_derived(results, [f])
     return results[0] if single else results
 
 
@@ -297,7 +337,9 @@ def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
     """The generalized Jacobian: f's axes first, then X's."""
     g = grad(f, x, simplify=simplify)
     nx_, nf = x.ndim, f.ndim
-    return permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
+    j = permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
+    mark_derived([j], [f])
+    return j
 
 
 def hessian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:

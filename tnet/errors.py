@@ -22,6 +22,10 @@ class BindingError(TnetError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ContractionError(TnetError, ValueError):
+    """A network or an array list that cannot be contracted (the message says why and where)."""
+
+
 class DifferentiationError(TnetError, ValueError):
     """Differentiating with respect to a non-Variable, or through a function without a derivative rule."""
 
@@ -40,3 +44,7 @@ class ParseError(TnetError, ValueError):
 
 class RenderError(TnetError, RuntimeError):
     """Rendering failed, for example because the Graphviz `dot` program is missing."""
+
+
+class UnsupportedFormatError(RenderError, ValueError):
+    """A file suffix that tnet.render.save does not know."""

@@ -2,20 +2,26 @@
 
 `evaluate` walks the hash-consed DAG once, so a sub-expression shared by several outputs (or
 used twice in one) is computed once. Networks are contracted by `contract.py` after their
-Delta and Ones nodes are folded away (`simplify.tidy_network`)."""
+Delta and Ones nodes are folded away (`network.tidy_network`).
+
+Two caches, both weak and both cleared by `tnet.clear_caches()`: the evaluation program of a
+list of roots (`_PROGRAMS`, under the first root) and each network's prepared form
+(`_PREPARED`). Neither changes a result."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import singledispatch
+from typing import Any, overload
 
 import numpy as np
 
-from . import contract as _contract
+from .contract import contract, plan_contraction
 from .errors import BindingError, ShapeError
-from .expr import Apply, Constant, Delta, Expr, Network, Ones, Sum, Variable, Zero, walk
+from .expr import Apply, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
+from .network import Network, einsum_letters, tidy_network
 
 
 def _variables(order: Sequence[Expr]) -> dict[str, Variable]:
@@ -24,9 +30,7 @@ def _variables(order: Sequence[Expr]) -> dict[str, Variable]:
         if isinstance(e, Variable):
             other = found.get(e.name)
             if other is not None and other is not e:
-                raise BindingError(
-                    f"two different variables are named {e.name!r} (shapes {other.shape} and {e.shape})"
-                )
+                raise BindingError(f"two different variables are named {e.name!r} (shapes {other.shape} and {e.shape})")
             found[e.name] = e
     return found
 
@@ -34,56 +38,87 @@ def _variables(order: Sequence[Expr]) -> dict[str, Variable]:
 @dataclass
 class _Program:
     """How to evaluate a list of roots: the order (children first), the variables, and for each
-    step the intermediate results no later step needs (freed at once, as backprop would)."""
+    step the intermediate results no later step needs (freed at once, as backprop would).
 
-    roots: list[Expr]
-    order: list[Expr]
+    The roots themselves are not held: in `order` each root is its index in the root list, so
+    that the program can be cached under a weak reference to the first root."""
+
+    order: list[Expr | int]
+    rules: list[Callable[[Any, Evaluator], np.ndarray]]  # `_value_of`'s rule for each step
     variables: dict[str, Variable]
-    release: list[list[int]]
+    release: list[list[Expr]]
+    others: tuple[weakref.ref[Expr], ...]  # the roots after the first, for the cache check
 
 
-_PROGRAMS: OrderedDict[tuple[int, ...], _Program] = OrderedDict()
+#: first root -> the program of the last list of roots evaluated with it (weak keys: an entry
+#: goes when its expression does); cleared by `tnet.clear_caches()`
+_PROGRAMS: weakref.WeakKeyDictionary[Expr, _Program] = weakref.WeakKeyDictionary()
+
+
+def clear_cache() -> None:
+    """Forget every evaluation program and prepared network (they are rebuilt on demand)."""
+    _PROGRAMS.clear()
+    _PREPARED.clear()
 
 
 def _program(roots: list[Expr]) -> _Program:
     """The evaluation program of a list of roots, cached so that evaluating the same
     expressions again costs no graph walk."""
-    key = tuple(id(r) for r in roots)
-    hit = _PROGRAMS.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit.roots, roots)):
-        _PROGRAMS.move_to_end(key)
+    hit = _PROGRAMS.get(roots[0])
+    if (
+        hit is not None
+        and len(hit.others) == len(roots) - 1
+        and all(ref() is r for ref, r in zip(hit.others, roots[1:]))
+    ):
         return hit
-    order = walk(roots)
-    last_use: dict[int, int] = {}
-    for k, e in enumerate(order):
+    walked = walk(roots)
+    index = {r: k for k, r in reversed(list(enumerate(roots)))}
+    last_use: dict[Expr, int] = {}
+    for k, e in enumerate(walked):
         for c in e.children:
-            last_use[id(c)] = k
-    keep = {id(r) for r in roots}
-    release: list[list[int]] = [[] for _ in order]
+            last_use[c] = k
+    release: list[list[Expr]] = [[] for _ in walked]
     for child, k in last_use.items():
-        if child not in keep:
+        if child not in index:
             release[k].append(child)
-    program = _Program(list(roots), order, _variables(order), release)
-    _PROGRAMS[key] = program
-    if len(_PROGRAMS) > 64:
-        _PROGRAMS.popitem(last=False)
+    order: list[Expr | int] = [index.get(e, e) for e in walked]
+    rules = [_value_of.dispatch(type(e)) for e in walked]
+    program = _Program(order, rules, _variables(walked), release, tuple(weakref.ref(r) for r in roots[1:]))
+    _PROGRAMS[roots[0]] = program
     return program
 
 
-def _live_variable_names() -> set[str]:
-    from .expr import _TABLE
-
-    names = {obj.name for obj in list(_TABLE.values()) if isinstance(obj, Variable)}
-    return names | {"d" + n for n in names}  # a differential's dX may have vanished (d f = 0)
-
-
 class Bindings:
-    """Arrays bound to variables, with the size names they fix."""
+    """Arrays bound to variables, with the size names they fix.
 
-    def __init__(self, variables: Mapping[str, Variable], bindings: Mapping[Any, Any]) -> None:
+    Bindings are checked against the expression's own variables (`variables`) and the variables
+    of the expressions it was derived from (`derived`, read off the roots' `derived_from`, which
+    grad, jacobian, hessian and differential record): nothing else in the process matters. A
+    binding for a derived-from variable that the expression no longer contains (∇_x a^T x = a)
+    fixes the size names of its shape and is otherwise unused; so does a Variable object given as
+    the key. Any other name is an error that lists the names it knows, unless `allow_unknown`
+    (one environment of arrays for many expressions): then it is ignored. `sizes` fixes size
+    names directly."""
+
+    def __init__(
+        self,
+        variables: Mapping[str, Variable],
+        bindings: Mapping[Any, Any],
+        sizes: Mapping[str, int] | None = None,
+        derived: Mapping[str, Variable] | None = None,
+        allow_unknown: bool = False,
+    ) -> None:
+        derived = derived or {}
         self.arrays: dict[str, np.ndarray] = {}
         self.sizes: dict[str, int] = {}
+        size_source: dict[str, str] = {}
+        for name, size in (sizes or {}).items():
+            if not isinstance(name, str) or not isinstance(size, (int, np.integer)) or size < 0:
+                raise BindingError(f"sizes= maps size names to sizes >= 0, got {name!r}: {size!r}")
+            self.sizes[name] = int(size)
+            size_source[name] = "sizes="
         given: dict[str, Any] = {}
+        absent: list[tuple[Variable, Any]] = []
         for key, value in bindings.items():
             if isinstance(key, Variable):
                 name = key.name
@@ -92,18 +127,26 @@ class Bindings:
             else:
                 raise BindingError(f"a binding key must be a Variable or its name, got {key!r}")
             if name not in variables:
-                if name in _live_variable_names():
-                    continue  # a variable of the problem that this expression no longer uses
+                if isinstance(key, Variable) or name in derived:
+                    absent.append((key if isinstance(key, Variable) else derived[name], value))
+                    continue
+                if allow_unknown:
+                    continue
                 known = ", ".join(sorted(variables)) or "none"
+                also = ", ".join(sorted(set(derived) - set(variables)))
                 raise BindingError(
                     f"unknown variable {name!r} in the bindings; the expression's variables are: {known}"
+                    + (f"; it was derived from expressions that also use: {also}" if also else "")
                 )
             given[name] = value
-        size_source: dict[str, str] = {}
-        for name, var in variables.items():
-            if name not in given:
-                raise BindingError(f"missing binding for variable {name!r} of shape {_fmt_shape(var.shape)}")
-            arr = np.asarray(given[name])
+        missing = [name for name in variables if name not in given]
+        if missing:
+            var = variables[missing[0]]
+            raise BindingError(f"missing binding for variable {missing[0]!r} of shape {_fmt_shape(var.shape)}")
+        checked = [(var, given[name]) for name, var in variables.items()] + absent
+        for var, value in checked:
+            name = var.name
+            arr = np.asarray(value)
             if arr.dtype == object:
                 raise BindingError(f"the binding for {name!r} is not a numeric array")
             if arr.ndim != var.ndim:
@@ -126,7 +169,8 @@ class Bindings:
                         )
                     self.sizes[want] = got
                     size_source[want] = f"axis {axis} of {name!r}"
-            self.arrays[name] = arr
+            if name in variables:
+                self.arrays[name] = arr
 
     def size(self, s: Any, what: str) -> int:
         if isinstance(s, int):
@@ -156,18 +200,20 @@ class _Prepared:
     broadcast: dict[int, Any]  # edge -> size, for edges held only by Ones nodes
 
 
-_PREPARED: dict[int, tuple[Network, _Prepared]] = {}
+#: network -> its prepared form (weak keys: an entry goes when its network does); cleared by
+#: `tnet.clear_caches()`
+_PREPARED: weakref.WeakKeyDictionary[Network, _Prepared] = weakref.WeakKeyDictionary()
 
 
 def _prepare(net: Network) -> _Prepared:
-    hit = _PREPARED.get(id(net))
-    if hit is not None and hit[0] is net:
-        return hit[1]
-    from .simplify import tidy_network
-
+    hit = _PREPARED.get(net)
+    if hit is not None:
+        return hit
     tidy = tidy_network(net)
     out = set(tidy.output)
-    nodes, legs, broadcast = [], [], {}
+    nodes: list[Expr] = []
+    legs: list[tuple[int, ...]] = []
+    broadcast: dict[int, Any] = {}
     for node, leg in zip(tidy.nodes, tidy.legs):
         if isinstance(node, Ones) and all(e in out for e in leg):
             broadcast.update((e, tidy.sizes[e]) for e in leg)
@@ -176,115 +222,147 @@ def _prepare(net: Network) -> _Prepared:
             legs.append(tuple(leg))
     contracted = tuple(e for e in tidy.output if e not in broadcast)
     prepared = _Prepared(nodes, legs, tuple(tidy.output), tidy.coef, tidy.sizes, contracted, broadcast)
-    if len(_PREPARED) > 100_000:
-        _PREPARED.clear()
-    _PREPARED[id(net)] = (net, prepared)
+    _PREPARED[net] = prepared
     return prepared
 
 
 class Evaluator:
     """Evaluates expressions under one set of bindings, each distinct sub-expression once."""
 
-    def __init__(self, roots: Sequence[Expr], bindings: Mapping[Any, Any]) -> None:
+    def __init__(
+        self,
+        roots: Sequence[Expr],
+        bindings: Mapping[Any, Any],
+        sizes: Mapping[str, int] | None = None,
+        allow_unknown: bool = False,
+    ) -> None:
         self.roots = list(roots)
         self.program = _program(self.roots)
-        self.bind = Bindings(self.program.variables, bindings)
-        self.memo: dict[int, np.ndarray] = {}
+        derived = {v.name: v for r in self.roots for v in r.derived_from}
+        self.bind = Bindings(self.program.variables, bindings, sizes, derived, allow_unknown)
+        self.memo: dict[Expr, np.ndarray] = {}
 
     def shape(self, e: Expr) -> tuple[int, ...]:
         return tuple(self.bind.size(s, e.label) for s in e.shape)
 
     def run(self) -> list[np.ndarray]:
         memo = self.memo
-        for e, done in zip(self.program.order, self.program.release):
-            memo[id(e)] = self._eval(e)
+        roots = self.roots
+        for step, rule, done in zip(self.program.order, self.program.rules, self.program.release):
+            e = roots[step] if isinstance(step, int) else step
+            memo[e] = rule(e, self)
             for child in done:
                 del memo[child]
         # results are the caller's to modify: no read-only views (broadcasts, constants) escape
-        return [v if v.flags.writeable else np.array(v) for v in (memo[id(r)] for r in self.roots)]
+        return [v if v.flags.writeable else np.array(v) for v in (memo[r] for r in roots)]
 
     def value(self, e: Expr) -> np.ndarray:
-        v = self.memo.get(id(e))
+        v = self.memo.get(e)
         if v is None:
             for sub in walk([e]):
-                if id(sub) not in self.memo:
-                    self.memo[id(sub)] = self._eval(sub)
-            v = self.memo[id(e)]
+                if sub not in self.memo:
+                    self.memo[sub] = _value_of(sub, self)
+            v = self.memo[e]
         return v
 
-    def _eval(self, e: Expr) -> np.ndarray:
-        if isinstance(e, Variable):
-            return self.bind.arrays[e.name]
-        if isinstance(e, Constant):
-            return e.value
-        if isinstance(e, Delta):
-            n = self.bind.size(e.size, "a Delta")
-            out = np.zeros((n,) * e.order)
-            idx = np.arange(n)
-            out[(idx,) * e.order] = 1.0
-            return out
-        if isinstance(e, (Ones, Zero)):  # a read-only view with zero strides: no memory, no work
-            return np.broadcast_to(1.0 if isinstance(e, Ones) else 0.0, self.shape(e))
-        if isinstance(e, Sum):
-            return self._sum(e)
-        if isinstance(e, Apply):
-            return self._apply(e)
-        if isinstance(e, Network):
-            return self._network(e)
-        raise TypeError(f"cannot evaluate {type(e).__name__}")
 
-    def _sum(self, e: Sum) -> np.ndarray:
-        """c_1 t_1 + c_2 t_2 + ...: one new array, the other terms added into it in place."""
-        (c0, t0), (c1, t1), *rest = e.terms_
-        v0, v1 = self.value(t0), self.value(t1)
-        if c0 == 1 and c1 in (1, -1):
-            total = np.add(v0, v1) if c1 == 1 else np.subtract(v0, v1)
+@singledispatch
+def _value_of(e: Expr, ev: Evaluator) -> np.ndarray:
+    """The value of e, its children's values at hand in `ev`: one rule per node kind."""
+    raise TypeError(f"cannot evaluate {type(e).__name__}")
+
+
+@_value_of.register
+def _(e: Variable, ev: Evaluator) -> np.ndarray:
+    return ev.bind.arrays[e.name]
+
+
+@_value_of.register
+def _(e: Constant, ev: Evaluator) -> np.ndarray:
+    return e.value
+
+
+@_value_of.register
+def _(e: Delta, ev: Evaluator) -> np.ndarray:
+    n = ev.bind.size(e.size, "a Delta")
+    out = np.zeros((n,) * e.order)
+    idx = np.arange(n)
+    out[(idx,) * e.order] = 1.0
+    return out
+
+
+@_value_of.register
+def _(e: Ones, ev: Evaluator) -> np.ndarray:  # a read-only view with zero strides: no memory, no work
+    return np.broadcast_to(1.0, ev.shape(e))
+
+
+@_value_of.register
+def _(e: Zero, ev: Evaluator) -> np.ndarray:
+    return np.broadcast_to(0.0, ev.shape(e))
+
+
+@_value_of.register
+def _(e: Hole, ev: Evaluator) -> np.ndarray:
+    raise TypeError("a Hole (a derivative rule's placeholder) has no value")
+
+
+@_value_of.register
+def _(e: Sum, ev: Evaluator) -> np.ndarray:
+    """c_1 t_1 + c_2 t_2 + ...: one new array, the other terms added into it in place."""
+    (c0, t0), (c1, t1), *rest = e.terms_
+    v0, v1 = ev.value(t0), ev.value(t1)
+    if c0 == 1 and c1 in (1, -1):
+        total = np.add(v0, v1) if c1 == 1 else np.subtract(v0, v1)
+    else:
+        total = c0 * v0 + c1 * v1
+    for c, t in rest:
+        v = ev.value(t)
+        if total.shape != np.broadcast_shapes(total.shape, v.shape) or total.dtype != np.result_type(total, v):
+            total = total + c * v
+        elif c == 1:
+            total += v
+        elif c == -1:
+            total -= v
         else:
-            total = c0 * v0 + c1 * v1
-        for c, t in rest:
-            v = self.value(t)
-            if total.shape != np.broadcast_shapes(total.shape, v.shape) or total.dtype != np.result_type(total, v):
-                total = total + c * v
-            elif c == 1:
-                total += v
-            elif c == -1:
-                total -= v
-            else:
-                total += c * v
-        return total
+            total += c * v
+    return total
 
-    def _apply(self, e: Apply) -> np.ndarray:
-        arg = self.value(e.arg)
-        order = e.axes + e.core_axes
-        if order != tuple(range(arg.ndim)):
-            arg = np.transpose(arg, order)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = np.asarray(e.fn.value(arg))
-        want = self.shape(e)
-        if out.shape != want:
-            raise ShapeError(f"function {e.fn.name!r} returned shape {out.shape}, expected {want}")
-        return out
 
-    def _network(self, net: Network) -> np.ndarray:
-        prep = _prepare(net)
-        arrays = [self.value(n) for n in prep.nodes]
-        sizes: dict[int, int] = {}
-        for k, (arr, leg) in enumerate(zip(arrays, prep.legs)):
-            for axis, (edge, got) in enumerate(zip(leg, arr.shape)):
-                known = sizes.setdefault(edge, got)
-                if known != got:
-                    raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
-        result = np.asarray(_contract.contract(prep.legs, prep.contracted_output, sizes, arrays))
-        if prep.coef != 1:
-            result = prep.coef * result
-        if prep.broadcast:
-            full = tuple(
-                self.bind.size(prep.broadcast[e], "a broadcast axis") if e in prep.broadcast else sizes[e]
-                for e in prep.output
-            )
-            kept = tuple(1 if e in prep.broadcast else sizes[e] for e in prep.output)
-            result = np.broadcast_to(result.reshape(kept), full)
-        return result
+@_value_of.register
+def _(e: Apply, ev: Evaluator) -> np.ndarray:
+    arg = ev.value(e.arg)
+    order = e.axes + e.core_axes
+    if order != tuple(range(arg.ndim)):
+        arg = np.transpose(arg, order)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.asarray(e.fn.value(arg))
+    want = ev.shape(e)
+    if out.shape != want:
+        raise ShapeError(f"function {e.fn.name!r} returned shape {out.shape}, expected {want}")
+    return out
+
+
+@_value_of.register
+def _(net: Network, ev: Evaluator) -> np.ndarray:
+    prep = _prepare(net)
+    arrays = [ev.value(n) for n in prep.nodes]
+    sizes: dict[Hashable, int] = {}
+    for k, (arr, leg) in enumerate(zip(arrays, prep.legs)):
+        for axis, (edge, got) in enumerate(zip(leg, arr.shape)):
+            known = sizes.setdefault(edge, got)
+            if known != got:
+                raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
+    result = np.asarray(contract(prep.legs, prep.contracted_output, sizes, arrays))
+    if prep.coef != 1:
+        result = prep.coef * result
+    if prep.broadcast:
+        full = tuple(
+            ev.bind.size(prep.broadcast[e], "a broadcast axis") if e in prep.broadcast else sizes[e]
+            for e in prep.output
+        )
+        kept = tuple(1 if e in prep.broadcast else sizes[e] for e in prep.output)
+        result = np.broadcast_to(result.reshape(kept), full)
+    return result
 
 
 def _edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, k: int, axis: int) -> str:
@@ -298,16 +376,44 @@ def _edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, k: int,
     return f"size mismatch on edge {edge}"  # pragma: no cover
 
 
-def evaluate(e_or_list: Expr | Sequence[Expr], bindings: Mapping[Any, Any] | None = None) -> Any:
+@overload
+def evaluate(
+    e_or_list: Expr,
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> np.ndarray: ...
+@overload
+def evaluate(
+    e_or_list: Sequence[Expr],
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> list[np.ndarray]: ...
+def evaluate(
+    e_or_list: Expr | Sequence[Expr],
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> np.ndarray | list[np.ndarray]:
     """The value of an expression (or of a list of expressions, computed together so that each
-    shared sub-expression is evaluated once) for the given bindings {Variable or name: array}."""
-    single = isinstance(e_or_list, Expr)
-    roots = [e_or_list] if single else list(e_or_list)
+    shared sub-expression is evaluated once) for the given bindings {Variable or name: array}.
+
+    A binding must name a variable of the expression or of the expressions it was derived from
+    (see `Bindings`); `allow_unknown=True` ignores other names instead, for one environment of
+    arrays shared by many expressions. `sizes` fixes size names that no bound array fixes, e.g.
+    `sizes={"n": 3}`."""
+    roots = [e_or_list] if isinstance(e_or_list, Expr) else list(e_or_list)
     for k, r in enumerate(roots):
         if not isinstance(r, Expr):
             raise TypeError(f"evaluate: item {k} is not a tnet expression: {r!r}")
-    values = Evaluator(roots, bindings or {}).run()
-    return values[0] if single else values
+    if not roots:
+        return []
+    values = Evaluator(roots, bindings or {}, sizes, allow_unknown).run()
+    return values[0] if isinstance(e_or_list, Expr) else values
 
 
 @dataclass
@@ -334,22 +440,22 @@ class PathReport:
     __repr__ = __str__
 
 
-def contraction_path(e: Expr, bindings: Mapping[Any, Any] | None = None) -> PathReport:
+def contraction_path(
+    e: Expr, bindings: Mapping[Any, Any] | None = None, *, sizes: Mapping[str, int] | None = None
+) -> PathReport:
     """The printable contraction plan (steps, FLOPs, largest intermediate) of each network in e."""
-    from .network import einsum_letters
-
-    ev = Evaluator([e], bindings or {})
+    ev = Evaluator([e], bindings or {}, sizes)
     entries = []
     for sub in walk([e]):
         if not isinstance(sub, Network):
             continue
         prep = _prepare(sub)
-        sizes: dict[int, int] = {}
+        edge_size: dict[Hashable, int] = {}
         for node, leg in zip(prep.nodes, prep.legs):
             for edge, s in zip(leg, node.shape):
-                sizes.setdefault(edge, ev.bind.size(s, node.label))
+                edge_size.setdefault(edge, ev.bind.size(s, node.label))
         # the plan of what evaluation contracts; axes held only by Ones are broadcast afterwards
-        plan = _contract.plan_contraction(prep.legs, prep.contracted_output, sizes)
+        plan = plan_contraction(prep.legs, prep.contracted_output, edge_size)
         try:
             letters = einsum_letters(len(prep.sizes))
             spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs)

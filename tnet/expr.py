@@ -1,17 +1,25 @@
-"""Expression node types: leaf tensors, Network (one product term), Sum and Apply.
+"""Expression node types: the leaf tensors, Sum and Apply (the Network node lives in network.py).
 
-Every expression is immutable and hash-consed: building a structurally equal expression
-twice returns the same object, so `is` is structural equality and shared sub-expressions are
-differentiated, simplified and evaluated once (DESIGN.md, "The model").
+Every expression is immutable and hash-consed: building a structurally equal expression twice
+returns the same object, so `is` is structural equality and shared sub-expressions are
+differentiated, simplified and evaluated once (docs/design.md, "The model"). Expressions hash
+and compare by identity, which is Python's default for objects.
 
 A shape entry is an int or a size name (a str such as "n"), bound when arrays are given.
+
+The intern table `_TABLE` holds weak references only: an expression lives as long as somebody
+uses it, and the table never changes a result.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import numbers
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -22,20 +30,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from .functions import Function
 
 Size = Union[int, str]
-Shape = tuple  # tuple[Size, ...]
+Shape = tuple[Size, ...]
 
-_TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: (class, structural key) -> the one live expression with that structure (weak values)
+_TABLE: weakref.WeakValueDictionary[tuple[type, tuple[Any, ...]], Expr] = weakref.WeakValueDictionary()
 
 
 def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
     full = (cls, key)
-    obj = _TABLE.get(full)
-    if obj is None:
-        obj = object.__new__(cls)
-        obj._key = key
-        build(obj)
-        _TABLE[full] = obj
+    found = _TABLE.get(full)
+    if found is not None:
+        return found
+    obj: Any = object.__new__(cls)
+    obj._key = key
+    obj.derived_from = frozenset()
+    build(obj)
+    _TABLE[full] = obj
     return obj
 
 
@@ -50,6 +61,12 @@ def check_size(size: Any, what: str) -> Size:
     if isinstance(size, str) and size:
         return size
     raise ShapeError(f"{what}: a size must be an int or a size name, got {size!r}")
+
+
+def _shape_arguments(shape: tuple[Size | Sequence[Size], ...], what: str) -> Shape:
+    """A shape given as sizes (`Ones(2, 3)`) or as one tuple or list (`Ones((2, 3))`), checked."""
+    sizes = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return tuple(check_size(s, what) for s in sizes)
 
 
 def unify_sizes(a: Size, b: Size, what: str | Callable[[], str]) -> Size:
@@ -83,10 +100,7 @@ def edge_sizes(
             if label not in size_of:
                 size_of[label], owner[label] = size, (op, axis)
             elif size_of[label] != size:
-                first, here = owner[label], (op, axis)
-                size_of[label] = unify_sizes(
-                    size_of[label], size, lambda a=first, b=here: f"{_where(a)} and {_where(b)} share an edge"
-                )
+                size_of[label] = unify_sizes(size_of[label], size, partial(_shared, owner[label], (op, axis)))
     return size_of, owner
 
 
@@ -95,12 +109,20 @@ def _where(owner: tuple[Expr, int]) -> str:
     return f"{node.label} axis {axis}"
 
 
+def _shared(first: tuple[Expr, int], here: tuple[Expr, int]) -> str:
+    return f"{_where(first)} and {_where(here)} share an edge"
+
+
 class Expr:
     """Base class of every tnet expression: a tensor with a shape."""
 
-    __slots__ = ("_key", "shape", "__weakref__")
-    _key: tuple
+    __slots__ = ("_key", "shape", "derived_from", "__weakref__")
+    _key: tuple[Any, ...]
     shape: Shape
+    #: the variables of the expressions this one was derived from (set by grad, jacobian,
+    #: hessian and differential): evaluate() accepts bindings for them too, so that a gradient
+    #: from which X vanished is still evaluated with the bindings of its function
+    derived_from: frozenset[Variable]
 
     # numpy must not treat expressions as arrays in mixed arithmetic.
     __array_ufunc__ = None
@@ -119,146 +141,106 @@ class Expr:
         """A short human name used in error messages and drawings."""
         return type(self).__name__
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
     def __reduce__(self):  # pragma: no cover - pickling would break hash-consing
         raise TypeError("tnet expressions are hash-consed and cannot be pickled")
 
     def __bool__(self) -> bool:
         return True
 
-    # -- construction sugar (implemented in ops.py) ------------------------------------------
+    # -- shortcuts to the layers above ------------------------------------------------------
+    # The one place where expr.py reaches up the layers: operators (`a @ b`, `a + b`, ...),
+    # `.T`, `.terms`, `.evaluate()` and the printers are conveniences that call the modules
+    # which implement them (ops, network, evaluate, notation, render). They are looked up by
+    # `_layer` when called, never imported here, so expr.py imports nothing above it.
     def __matmul__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.matmul(self, other)
+        return _layer("ops").matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.matmul(other, self)
+        return _layer("ops").matmul(other, self)
 
     def __add__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.add(self, other)
+        return _layer("ops").add(self, other)
 
     def __radd__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.add(other, self)
+        return _layer("ops").add(other, self)
 
     def __sub__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.subtract(self, other)
+        return _layer("ops").subtract(self, other)
 
     def __rsub__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.subtract(other, self)
+        return _layer("ops").subtract(other, self)
 
     def __mul__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.multiply(self, other)
+        return _layer("ops").multiply(self, other)
 
     def __rmul__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.multiply(other, self)
+        return _layer("ops").multiply(other, self)
 
     def __truediv__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.divide(self, other)
+        return _layer("ops").divide(self, other)
 
     def __rtruediv__(self, other: Any) -> Expr:
-        from . import ops
-
-        return ops.divide(other, self)
+        return _layer("ops").divide(other, self)
 
     def __neg__(self) -> Expr:
-        from . import ops
-
-        return ops.scale(self, -1.0)
+        return _layer("network").scale(self, -1.0)
 
     def __pos__(self) -> Expr:
         return self
 
     def __pow__(self, power: Any) -> Expr:
-        from . import ops
-
-        return ops.power(self, power)
+        return _layer("ops").power(self, power)
 
     @property
     def T(self) -> Expr:  # noqa: N802 - numpy's name
         """Reverse the axes, as numpy's `.T`."""
-        from . import ops
+        return _layer("ops").transpose(self)
 
-        return ops.transpose(self)
-
-    def transpose(self, *axes: int) -> Expr:
+    def transpose(self, *axes: Any) -> Expr:
         """Permute the axes as numpy's transpose (no axes: reverse them)."""
-        from . import ops
-
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return ops.transpose(self, axes or None)
+        return _layer("ops").transpose(self, axes or None)
 
-    # -- the rest of the pipeline -----------------------------------------------------------
     @property
-    def terms(self) -> tuple[tuple[float, Network], ...]:
+    def terms(self) -> tuple[tuple[Any, Any], ...]:
         """((coefficient, network), ...): this expression as a sum of product terms.
 
         Each network has coefficient 1; the term's coefficient carries the scale."""
-        from .network import as_terms
-
-        return as_terms(self)
+        return _layer("network").as_terms(self)
 
     def evaluate(self, bindings: Mapping[Any, Any] | None = None) -> np.ndarray:
-        from .evaluate import evaluate
-
-        return evaluate(self, bindings or {})
+        return _layer("evaluate").evaluate(self, bindings or {})
 
     def to_einsum(self) -> str:
-        from .network import to_einsum
-
-        return to_einsum(self)
+        return _layer("network").to_einsum(self)
 
     def to_bracket(self, names: Mapping[Expr, str] | None = None) -> str:
-        from .notation import to_bracket
-
-        return to_bracket(self, names=names)
+        return _layer("notation").to_bracket(self, names=names)
 
     def to_latex(self, names: Mapping[Expr, str] | None = None) -> str:
-        from .notation import to_latex
-
-        return to_latex(self, names=names)
+        return _layer("notation").to_latex(self, names=names)
 
     def to_matrix(self, names: Mapping[Expr, str] | None = None) -> str:
-        from .notation import to_matrix
+        return _layer("notation").to_matrix(self, names=names)
 
-        return to_matrix(self, names=names)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Jupyter shows an expression as its drawing (SVG), falling back to text."""
         text = {"text/plain": repr(self)}
         try:
-            from render import to_dot
-
-            return {"image/svg+xml": to_dot(self).pipe(format="svg").decode("utf-8"), **text}
+            svg = _layer("render").to_dot(self).pipe(format="svg").decode("utf-8")
         except Exception:  # no dot program: plain text
             return text
+        return {"image/svg+xml": svg, **text}
 
     def __repr__(self) -> str:
-        from .notation import describe
+        return _layer("notation").describe(self)
 
-        return describe(self)
+
+def _layer(name: str) -> Any:
+    """The module `tnet.<name>` of a layer above this one, for `Expr`'s shortcuts only."""
+    module = sys.modules.get("tnet." + name)
+    return module if module is not None else importlib.import_module("tnet." + name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,18 +260,16 @@ class Variable(Leaf):
     __slots__ = ("name",)
     name: str
 
-    def __new__(cls, name: str, *shape: Size) -> Variable:
+    def __new__(cls, name: str, *shape: Size | Sequence[Size]) -> Variable:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a Variable needs a non-empty str name, got {name!r}")
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(check_size(s, f"Variable {name!r}") for s in shape)
+        checked = _shape_arguments(shape, f"Variable {name!r}")
 
         def build(obj: Variable) -> None:
             obj.name = name
-            obj.shape = shape
+            obj.shape = checked
 
-        return _intern(cls, (name, shape), build)
+        return _intern(cls, (name, checked), build)
 
     @property
     def label(self) -> str:
@@ -369,15 +349,13 @@ class Ones(Leaf):
 
     __slots__ = ()
 
-    def __new__(cls, *shape: Size) -> Ones:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(check_size(s, "Ones") for s in shape)
+    def __new__(cls, *shape: Size | Sequence[Size]) -> Ones:
+        checked = _shape_arguments(shape, "Ones")
 
         def build(obj: Ones) -> None:
-            obj.shape = shape
+            obj.shape = checked
 
-        return _intern(cls, shape, build)
+        return _intern(cls, checked, build)
 
     @property
     def label(self) -> str:
@@ -389,120 +367,39 @@ class Zero(Leaf):
 
     __slots__ = ()
 
-    def __new__(cls, *shape: Size) -> Zero:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(check_size(s, "Zero") for s in shape)
+    def __new__(cls, *shape: Size | Sequence[Size]) -> Zero:
+        checked = _shape_arguments(shape, "Zero")
 
         def build(obj: Zero) -> None:
-            obj.shape = shape
+            obj.shape = checked
 
-        return _intern(cls, shape, build)
+        return _intern(cls, checked, build)
 
     @property
     def label(self) -> str:
         return "0"
 
 
-def is_symmetric_leaf(e: Expr) -> bool:
-    """Delta and Ones: tensors whose axes can be exchanged without changing the value."""
-    return isinstance(e, (Delta, Ones, Zero))
+class Hole(Leaf):
+    """A stand-in for the differential of a function's argument while the function's derivative
+    rule is expanded (diff.py); it never appears in a finished result."""
 
+    __slots__ = ()
 
-# ---------------------------------------------------------------------------------------------
-# Network: one product term
-# ---------------------------------------------------------------------------------------------
-class Network(Expr):
-    """One product term: node occurrences joined by hyperedges, with an ordered output.
+    def __new__(cls, *shape: Size) -> Hole:
+        def build(obj: Hole) -> None:
+            obj.shape = tuple(shape)
 
-    - `nodes[i]` is an expression; `legs[i][a]` is the edge that axis `a` of node i lies on.
-    - Edges are ints 0..len(sizes)-1; `sizes[e]` is edge e's size.
-    - `output` lists the edges of the result in order (each at most once). An edge not in the
-      output is summed; an output edge with several legs is fused; two legs of one node on one
-      edge is a trace. This is exactly einsum with one letter per edge.
-    - `coef` is a scalar factor.
-
-    Edges are renumbered canonically (order of first appearance over legs, then output), so two
-    networks that differ only in edge names are the same object."""
-
-    __slots__ = ("nodes", "legs", "sizes", "output", "coef")
-    nodes: tuple[Expr, ...]
-    legs: tuple[tuple[int, ...], ...]
-    sizes: tuple[Size, ...]
-    output: tuple[int, ...]
-    coef: complex | float
-
-    def __new__(
-        cls,
-        nodes: Sequence[Expr],
-        legs: Sequence[Sequence[Any]],
-        output: Sequence[Any],
-        sizes: Mapping[Any, Size] | None = None,
-        coef: float | complex = 1.0,
-    ) -> Network:
-        nodes = tuple(nodes)
-        legs = [tuple(leg) for leg in legs]
-        known, owner = edge_sizes(nodes, legs, "node")
-        output = tuple(output)
-        if len(set(output)) != len(output):
-            raise AxisError(f"an edge appears twice in the output {output!r}; use a Delta node for a diagonal")
-        for edge in output:
-            if edge not in known:
-                if sizes is not None and edge in sizes:
-                    raise ShapeError(f"output edge {edge!r} has no leg: add a Ones node to broadcast")
-                raise ShapeError(f"output edge {edge!r} is on no node")
-        if sizes:
-            for edge, size in sizes.items():
-                if edge in known:
-                    known[edge] = unify_sizes(
-                        known[edge], size, lambda e=edge: f"edge {e!r} ({_where(owner[e])})"
-                    )
-        # canonical renumbering
-        rename: dict[Any, int] = {}
-        for leg in legs:
-            for edge in leg:
-                if edge not in rename:
-                    rename[edge] = len(rename)
-        canon_legs = tuple(tuple(rename[e] for e in leg) for leg in legs)
-        canon_out = tuple(rename[e] for e in output)
-        canon_sizes = [None] * len(rename)
-        for edge, new in rename.items():
-            canon_sizes[new] = known[edge]
-        canon_sizes = tuple(canon_sizes)
-        coef = coef.item() if isinstance(coef, np.generic) else coef
-        if isinstance(coef, complex) and coef.imag == 0:
-            coef = coef.real
-        coef = float(coef) if not isinstance(coef, complex) else coef
-
-        def build(obj: Network) -> None:
-            obj.nodes = nodes
-            obj.legs = canon_legs
-            obj.sizes = canon_sizes
-            obj.output = canon_out
-            obj.coef = coef
-            obj.shape = tuple(canon_sizes[e] for e in canon_out)
-
-        return _intern(cls, (nodes, canon_legs, canon_sizes, canon_out, coef), build)
-
-    @property
-    def children(self) -> tuple[Expr, ...]:
-        return self.nodes
+        return _intern(cls, tuple(shape), build)
 
     @property
     def label(self) -> str:
-        return "(" + " ".join(n.label for n in self.nodes) + ")" if self.nodes else "scalar"
+        return "d·"
 
-    @property
-    def num_edges(self) -> int:
-        return len(self.sizes)
 
-    def edge_legs(self) -> list[list[tuple[int, int]]]:
-        """For each edge, the (node index, axis) pairs on it."""
-        found: list[list[tuple[int, int]]] = [[] for _ in self.sizes]
-        for i, leg in enumerate(self.legs):
-            for axis, edge in enumerate(leg):
-                found[edge].append((i, axis))
-        return found
+def is_symmetric_leaf(e: Expr) -> bool:
+    """Delta and Ones: tensors whose axes can be exchanged without changing the value."""
+    return isinstance(e, (Delta, Ones, Zero))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,21 +491,48 @@ def normalize_axes(axes: Iterable[int], ndim: int, what: str) -> tuple[int, ...]
     return tuple(out)
 
 
+def variables(roots: Iterable[Expr]) -> list[Variable]:
+    """The distinct Variables (differentials included) that the roots contain, in walk order."""
+    return [e for e in walk(roots) if isinstance(e, Variable)]
+
+
+def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
+    """Record on each result the variables of the sources it was derived from (and theirs)."""
+    origin: set[Variable] = set()
+    for s in sources:
+        origin.update(variables([s]))
+        origin.update(s.derived_from)
+    frozen = frozenset(origin)
+    for r in results:
+        if not frozen <= r.derived_from:
+            r.derived_from = r.derived_from | frozen
+
+
 def walk(roots: Iterable[Expr]) -> list[Expr]:
     """Every distinct expression reachable from the roots, children before parents."""
     order: list[Expr] = []
-    seen: set[int] = set()
+    seen: set[Expr] = set()
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
     while stack:
         e, done = stack.pop()
         if done:
             order.append(e)
             continue
-        if id(e) in seen:
+        if e in seen:
             continue
-        seen.add(id(e))
+        seen.add(e)
         stack.append((e, True))
         for c in reversed(e.children):
-            if id(c) not in seen:
+            if c not in seen:
                 stack.append((c, False))
     return order
+
+
+def as_expr(x: Any, what: str = "operand") -> Expr:
+    """An expression, or a numpy array / number wrapped as a Constant."""
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, numbers.Number, np.number)):
+        arr = np.asarray(x)
+        return Constant(np.array2string(arr, threshold=6, separator=",") if arr.ndim else repr(arr.item()), arr)
+    raise TypeError(f"{what}: expected a tnet expression, an array or a number, got {type(x).__name__}")

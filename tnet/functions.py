@@ -10,19 +10,27 @@ as f^P(X) (eq. 27) by `tnet.apply`. Its derivative is given in one of three form
 - `differential(x, dx, fx, k)`: the differential directly, linear in dx. `x` is the argument with
   the k batch axes first, `dx` its differential, `fx` the application f^P(X) itself.
 
-The library's own functions are registered with this same `Function` class, which is how a user
-adds a new one."""
+This module holds the `Function` class, its registry, element-wise powers (`PowerFunction`) and
+`apply` (which builds f^P(X)). The library's own functions are registered in library.py with this
+same `Function` class, which is how a user adds a new one.
+
+The registry maps names to functions so that `tnet.apply("name", A)` and the notation readers
+find them. Registering a name twice raises unless `replace=True` is given, so no import can
+silently change what `tnet.exp` means."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import DifferentiationError, ShapeError
-from .expr import Expr, Zero
+from .expr import Apply, Expr, Zero, as_expr, normalize_axes
+from .network import combine
 
+#: name -> Function, filled by `Function(..., register=True)` (library.py registers the built-ins)
 _REGISTRY: dict[str, Function] = {}
 
 
@@ -37,6 +45,8 @@ class Function:
         output_shape: maps the core shape to the output shape (default: the same shape).
         derivative / grad / differential: the derivative rule, in one of the forms above.
         zero_preserving: f(0) = 0 element-wise, so f of a Zero tensor is Zero.
+        register: put the function in the registry under `name`.
+        replace: allow `register` to replace a function already registered under that name.
     """
 
     def __init__(
@@ -51,6 +61,7 @@ class Function:
         differential: Callable[[Expr, Expr, Expr, int], Expr] | None = None,
         zero_preserving: bool = False,
         register: bool = True,
+        replace: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError("a Function needs a non-empty name")
@@ -67,12 +78,17 @@ class Function:
         self._differential = differential
         self.zero_preserving = zero_preserving
         if register:
+            if name in _REGISTRY and not replace:
+                raise ValueError(
+                    f"a function named {name!r} is already registered; pass replace=True to replace it, "
+                    "or register=False to use it without a name"
+                )
             _REGISTRY[name] = self
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
 
-    def output_shape(self, core_shape: tuple) -> tuple:
+    def output_shape(self, core_shape: tuple[Any, ...]) -> tuple[Any, ...]:
         if self.core_ndim is not None and len(core_shape) != self.core_ndim:
             raise ShapeError(
                 f"{self.name} acts on sub-tensors with {self.core_ndim} axes, got sub-tensor shape {core_shape}"
@@ -85,13 +101,10 @@ class Function:
 
     def differential(self, x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
         """d f^P(X) as an expression linear in dx (x, dx with the batch axes first)."""
-        from . import ops
-        from .network import combine
-
         if self._differential is not None:
             return self._differential(x, dx, fx, nbatch)
         if self.derivative is not None:
-            return ops.multiply(self.derivative(x), dx)
+            return self.derivative(x) * dx
         if self.grad is not None:  # eq. 32
             g = self.grad(x, nbatch)
             batch = [("b", k) for k in range(nbatch)]
@@ -102,230 +115,104 @@ class Function:
 
 
 def get_function(fn: Any) -> Function:
+    """The Function itself, or the registered function of that name."""
     if isinstance(fn, Function):
         return fn
     if isinstance(fn, str):
         try:
             return _REGISTRY[fn]
         except KeyError:
-            raise DifferentiationError(
-                f"unknown function {fn!r}; registered: {', '.join(sorted(_REGISTRY))}"
-            ) from None
+            raise DifferentiationError(f"unknown function {fn!r}; registered: {', '.join(sorted(_REGISTRY))}") from None
     raise TypeError(f"expected a Function or a registered function name, got {fn!r}")
 
 
 def registered() -> dict[str, Function]:
+    """A copy of the registry: name -> Function."""
     return dict(_REGISTRY)
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers for rules on batched sub-tensors
+# element-wise powers
 # ---------------------------------------------------------------------------------------------
-def _labels(prefix: str, n: int) -> list:
-    return [(prefix, k) for k in range(n)]
+class PowerFunction(Function):
+    """x ** p element-wise, one object per exponent (`power_function(p)`); not registered by name,
+    it prints as x^p (or pow{p})."""
+
+    def __init__(self, p: float) -> None:
+        self.exponent = float(p)
+        shown = int(p) if self.exponent.is_integer() else p
+        super().__init__(
+            f"pow{shown}",
+            self._value,
+            derivative=self._derivative,
+            zero_preserving=p > 0,
+            register=False,
+        )
+
+    def _value(self, x: np.ndarray) -> np.ndarray:
+        p = self.exponent
+        x = np.asarray(x, dtype=np.result_type(x, 0.0))
+        if p.is_integer():
+            return x ** int(p) if p >= 0 else 1.0 / x ** int(-p)
+        return np.power(x, p)
+
+    def _derivative(self, x: Expr) -> Expr:
+        p = self.exponent
+        return p * x ** (p - 1) if p != 2 else 2 * x
 
 
-def _f(name: str, x: Expr, nbatch: int) -> Expr:
-    from .ops import apply
-
-    return apply(name, x, range(nbatch))
-
-
-def _zero_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    return Zero(*fx.shape)
+#: exponent -> its PowerFunction while some expression uses it (weak values), so that x ** 2
+#: built twice is one expression
+_POWERS: weakref.WeakValueDictionary[float, PowerFunction] = weakref.WeakValueDictionary()
 
 
-# ---------------------------------------------------------------------------------------------
-# scalar functions (applied element-wise)
-# ---------------------------------------------------------------------------------------------
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x, dtype=np.result_type(x, 0.0))
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out
-
-
-STEP_FN = Function("step", lambda x: (x > 0).astype(np.result_type(x, 0.0)), differential=_zero_differential)
-SIGN_FN = Function("sign", np.sign, differential=_zero_differential, zero_preserving=True)
-EXP_FN = Function("exp", np.exp, differential=lambda x, dx, fx, k: fx * dx)
-LOG_FN = Function("log", np.log, derivative=lambda x: x**-1)
-TANH_FN = Function("tanh", np.tanh, differential=lambda x, dx, fx, k: (1 - fx**2) * dx, zero_preserving=True)
-SIGMOID_FN = Function("sigmoid", _sigmoid, differential=lambda x, dx, fx, k: (fx * (1 - fx)) * dx)
-RELU_FN = Function("relu", lambda x: np.maximum(x, 0), derivative=lambda x: _f("step", x, x.ndim), zero_preserving=True)
-SQRT_FN = Function("sqrt", np.sqrt, differential=lambda x, dx, fx, k: (0.5 * fx**-1) * dx, zero_preserving=True)
-ABS_FN = Function("abs", np.abs, derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
-SIN_FN = Function("sin", np.sin, derivative=lambda x: _f("cos", x, x.ndim), zero_preserving=True)
-COS_FN = Function("cos", np.cos, derivative=lambda x: -_f("sin", x, x.ndim))
-
-_POWERS: dict[float, Function] = {}
-
-
-def power_function(p: float) -> Function:
-    """x ** p element-wise, one Function per exponent."""
-    fn = _POWERS.get(p)
+def power_function(p: float) -> PowerFunction:
+    """The element-wise power x ** p."""
+    fn = _POWERS.get(float(p))
     if fn is None:
-        shown = int(p) if float(p).is_integer() else p
-
-        def value(x: np.ndarray, p: float = p) -> np.ndarray:
-            x = np.asarray(x, dtype=np.result_type(x, 0.0))
-            if float(p).is_integer():
-                return x ** int(p) if p >= 0 else 1.0 / x ** int(-p)
-            return np.power(x, p)
-
-        def derivative(x: Expr, p: float = p) -> Expr:
-            return p * x ** (p - 1) if p != 2 else 2 * x
-
-        fn = Function(f"pow{shown}", value, derivative=derivative, zero_preserving=p > 0, register=False)
-        fn.exponent = p
-        _POWERS[p] = fn
+        fn = PowerFunction(p)
+        _POWERS[float(p)] = fn
     return fn
 
 
 # ---------------------------------------------------------------------------------------------
-# functions of sub-tensors
+# f^P(A)
 # ---------------------------------------------------------------------------------------------
-def _softmax_value(x: np.ndarray) -> np.ndarray:
-    z = x - np.max(x, axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / np.sum(e, axis=-1, keepdims=True)
+def apply(fn: Any, a: Any, axes: Sequence[int] | None = None) -> Expr:
+    """f^P(A) (eq. 27): the registered function `fn` (a Function or its name) applied to every
+    sub-tensor of A indexed by `axes` (P). The result has A's axes P first, then f's output axes.
+    `axes=None` applies f element-wise (P = all axes) for a scalar function, or to the last
+    `fn.core_ndim` axes otherwise."""
+    fn = get_function(fn)
+    a = as_expr(a)
+    if axes is None:
+        core = fn.core_ndim if fn.core_ndim is not None else 0
+        if core > a.ndim:
+            raise ShapeError(f"{fn.name} needs a tensor with at least {core} axes, got shape {a.shape}")
+        axes = tuple(range(a.ndim - core))
+    else:
+        axes = normalize_axes(axes, a.ndim, fn.name)
+        if fn.core_ndim is not None and a.ndim - len(axes) != fn.core_ndim:
+            raise ShapeError(
+                f"{fn.name} acts on sub-tensors with {fn.core_ndim} axes, but axes={list(axes)} of a "
+                f"tensor with {a.ndim} axes leave {a.ndim - len(axes)}"
+            )
+    result = Apply(fn, a, axes)
+    if isinstance(a, Zero) and fn.zero_preserving:
+        return Zero(*result.shape)
+    return result
 
 
-def _logsumexp_value(x: np.ndarray) -> np.ndarray:
-    m = np.max(x, axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    return (np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)) + m)[..., 0]
-
-
-def _softmax_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """ds = s ⊙ da - s (s · da) per sub-tensor: the paper's ∇s = diag(s) - s s^T (sec. 4.3.5)."""
-    from .network import combine
-
-    b, i = _labels("b", nbatch), [("i", 0)]
-    weighted = combine([fx, dx], [b + i, b + i], b + i)  # s ⊙ da
-    dotted = combine([fx, fx, dx], [b + i, b + [("j", 0)], b + [("j", 0)]], b + i)  # s (s · da)
-    return weighted - dotted
-
-
-def _logsumexp_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    from .network import combine
-
-    b, i = _labels("b", nbatch), [("i", 0)]
-    return combine([_f("softmax", x, nbatch), dx], [b + i, b + i], b)
-
-
-def _check_square(core: tuple, name: str) -> None:
-    a, b = core
-    if isinstance(a, int) and isinstance(b, int) and a != b:
-        raise ShapeError(f"{name} needs square matrices, got sub-tensor shape {core}")
-
-
-def _inv_shape(core: tuple) -> tuple:
-    _check_square(core, "inv")
-    return core
-
-
-def _det_shape(core: tuple) -> tuple:
-    _check_square(core, "det")
-    return ()
-
-
-def _inv_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """d(X^-1) = -X^-1 dX X^-1 (sec. 4.4)."""
-    from .network import combine
-
-    b = _labels("b", nbatch)
-    return combine([fx, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
-
-
-def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """d|X| = |X| X^-T · dX (sec. 4.4)."""
-    from .network import combine
-
-    b = _labels("b", nbatch)
-    inv = _f("inv", x, nbatch)
-    return combine([fx, inv, dx], [b, b + ["j", "i"], b + ["i", "j"]], b)
-
-
-def _logdet_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """d log|X| = X^-T · dX."""
-    from .network import combine
-
-    b = _labels("b", nbatch)
-    return combine([_f("inv", x, nbatch), dx], [b + ["j", "i"], b + ["i", "j"]], b)
-
-
-SOFTMAX_FN = Function("softmax", _softmax_value, core_ndim=1, differential=_softmax_differential)
-LOGSUMEXP_FN = Function(
-    "logsumexp", _logsumexp_value, core_ndim=1, output_shape=lambda core: (), differential=_logsumexp_differential
-)
-INV_FN = Function("inv", np.linalg.inv, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
-DET_FN = Function("det", np.linalg.det, core_ndim=2, output_shape=_det_shape, differential=_det_differential)
-LOGDET_FN = Function(
-    "logdet",
-    lambda x: np.linalg.slogdet(x)[1],
-    core_ndim=2,
-    output_shape=_det_shape,
-    differential=_logdet_differential,
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# the user-facing functions
-# ---------------------------------------------------------------------------------------------
-def _elementwise(name: str) -> Callable[[Any], Expr]:
-    def fn(a: Any) -> Expr:
-        from .ops import apply
-
-        return apply(name, a)
-
-    fn.__name__ = name
-    fn.__doc__ = f"{name} applied element-wise (eq. 16); d {name}(X) = {name}'(X) ⊙ dX (eq. 17)."
-    return fn
-
-
-exp = _elementwise("exp")
-log = _elementwise("log")
-tanh = _elementwise("tanh")
-sigmoid = _elementwise("sigmoid")
-relu = _elementwise("relu")
-sqrt = _elementwise("sqrt")
-abs = _elementwise("abs")  # noqa: A001 - numpy's name
-sin = _elementwise("sin")
-cos = _elementwise("cos")
-
-
-def softmax(a: Any, axis: int = -1) -> Expr:
-    """softmax along `axis`, s(a) = e^a / (1^T e^a) (sec. 4.3.5), stable for large logits."""
-    from .ops import along_axis
-
-    return along_axis("softmax", a, axis)
-
-
-def logsumexp(a: Any, axis: int = -1) -> Expr:
-    """log(sum(exp(a))) along `axis` (which disappears), stable for large logits."""
-    from .ops import along_axis
-
-    return along_axis("logsumexp", a, axis)
-
-
-def inv(a: Any) -> Expr:
-    """The matrix inverse (of the last two axes); d(X^-1) = -X^-1 dX X^-1 (sec. 4.4)."""
-    from .ops import apply
-
-    return apply("inv", a)
-
-
-def det(a: Any) -> Expr:
-    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4)."""
-    from .ops import apply
-
-    return apply("det", a)
-
-
-def logdet(a: Any) -> Expr:
-    """log|det X| (of the last two axes); d log|X| = X^-T · dX."""
-    from .ops import apply
-
-    return apply("logdet", a)
+def along_axis(fn: Any, a: Any, axis: int) -> Expr:
+    """Apply a vector function along one axis, keeping the other axes where they were."""
+    a = as_expr(a)
+    name = fn.name if isinstance(fn, Function) else str(fn)
+    (axis,) = normalize_axes([axis], a.ndim, name)
+    batch = tuple(k for k in range(a.ndim) if k != axis)
+    result = apply(fn, a, batch)
+    if result.ndim == a.ndim:  # vector -> vector: put the axis back where it was
+        labels = list(range(a.ndim))
+        placed = labels[: a.ndim - 1]
+        placed.insert(axis, a.ndim - 1)
+        return combine([result], [labels], placed)
+    return result

@@ -1,19 +1,125 @@
-"""Building product terms: the einsum-like combinator every operator is made of.
+"""Network, the node of one product term, and every normal form the layers above rely on.
 
-`combine(operands, labels, output)` joins operand expressions into one Network, inlining operands
-that are themselves networks so that products stay flat (one node per tensor occurrence)."""
+- `Network`: node occurrences joined by hyperedges, with an ordered output (docs/design.md).
+- `combine(operands, labels, output)`: the einsum-like builder every operator is made of; it
+  inlines operands that are themselves networks, so products stay flat (one node per tensor
+  occurrence).
+- `scale`, `linear_combination`: the normal form of a Sum (nested sums flattened, equal terms
+  merged, zeros dropped).
+- `tidy_network`: the normal form of one network (Delta nodes merged away, Ones legs dropped).
+- `as_terms`, `to_einsum`, `einsum_letters`, `UnionFind`: shared small machinery."""
 
 from __future__ import annotations
 
 import itertools
 import string
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+import numpy as np
 
 from .errors import AxisError, ShapeError
-from .expr import Expr, Network, Sum, Zero, edge_sizes
+from .expr import Delta, Expr, Ones, Size, Sum, Zero, _intern, _where, edge_sizes, unify_sizes
 
-_fresh = itertools.count()
+
+class Network(Expr):
+    """One product term: node occurrences joined by hyperedges, with an ordered output.
+
+    - `nodes[i]` is an expression; `legs[i][a]` is the edge that axis `a` of node i lies on.
+    - Edges are ints 0..len(sizes)-1; `sizes[e]` is edge e's size.
+    - `output` lists the edges of the result in order (each at most once). An edge not in the
+      output is summed; an output edge with several legs is fused; two legs of one node on one
+      edge is a trace. This is exactly einsum with one letter per edge.
+    - `coef` is a scalar factor.
+
+    Edges are renumbered canonically (order of first appearance over legs, then output), so two
+    networks that differ only in edge names are the same object."""
+
+    __slots__ = ("nodes", "legs", "sizes", "output", "coef")
+    nodes: tuple[Expr, ...]
+    legs: tuple[tuple[int, ...], ...]
+    sizes: tuple[Size, ...]
+    output: tuple[int, ...]
+    coef: complex | float
+
+    def __new__(
+        cls,
+        nodes: Sequence[Expr],
+        legs: Sequence[Sequence[Any]],
+        output: Sequence[Any],
+        sizes: Mapping[Any, Size] | None = None,
+        coef: float | complex = 1.0,
+    ) -> Network:
+        nodes = tuple(nodes)
+        legs = [tuple(leg) for leg in legs]
+        known, owner = edge_sizes(nodes, legs, "node")
+        output = tuple(output)
+        if len(set(output)) != len(output):
+            raise AxisError(f"an edge appears twice in the output {output!r}; use a Delta node for a diagonal")
+        for edge in output:
+            if edge not in known:
+                if sizes is not None and edge in sizes:
+                    raise ShapeError(f"output edge {edge!r} has no leg: add a Ones node to broadcast")
+                raise ShapeError(f"output edge {edge!r} is on no node")
+        if sizes:
+            for edge, size in sizes.items():
+                if edge in known:
+                    known[edge] = unify_sizes(known[edge], size, partial(_edge_owner, edge, owner[edge]))
+        # canonical renumbering
+        rename: dict[Any, int] = {}
+        for leg in legs:
+            for edge in leg:
+                if edge not in rename:
+                    rename[edge] = len(rename)
+        canon_legs = tuple(tuple(rename[e] for e in leg) for leg in legs)
+        canon_out = tuple(rename[e] for e in output)
+        by_new: list[Size] = [0] * len(rename)
+        for edge, new in rename.items():
+            by_new[new] = known[edge]
+        canon_sizes = tuple(by_new)
+        coef = coef.item() if isinstance(coef, np.generic) else coef
+        if isinstance(coef, complex) and coef.imag == 0:
+            coef = coef.real
+        coef = float(coef) if not isinstance(coef, complex) else coef
+
+        def build(obj: Network) -> None:
+            obj.nodes = nodes
+            obj.legs = canon_legs
+            obj.sizes = canon_sizes
+            obj.output = canon_out
+            obj.coef = coef
+            obj.shape = tuple(canon_sizes[e] for e in canon_out)
+
+        return _intern(cls, (nodes, canon_legs, canon_sizes, canon_out, coef), build)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.nodes
+
+    @property
+    def label(self) -> str:
+        return "(" + " ".join(n.label for n in self.nodes) + ")" if self.nodes else "scalar"
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.sizes)
+
+    def edge_legs(self) -> list[list[tuple[int, int]]]:
+        """For each edge, the (node index, axis) pairs on it."""
+        found: list[list[tuple[int, int]]] = [[] for _ in self.sizes]
+        for i, leg in enumerate(self.legs):
+            for axis, edge in enumerate(leg):
+                found[edge].append((i, axis))
+        return found
+
+
+def _edge_owner(edge: Any, owner: tuple[Expr, int]) -> str:
+    return f"edge {edge!r} ({_where(owner)})"
+
+
+_fresh = itertools.count()  # labels are renumbered canonically, so the count never shows in a result
 
 
 def fresh() -> tuple[str, int]:
@@ -21,11 +127,16 @@ def fresh() -> tuple[str, int]:
     return ("_e", next(_fresh))
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[Hashable, Hashable] = {}
+H = TypeVar("H", bound=Hashable)
 
-    def find(self, x: Hashable) -> Hashable:
+
+class UnionFind(Generic[H]):
+    """Disjoint sets of hashable items (edge labels), with path compression."""
+
+    def __init__(self) -> None:
+        self.parent: dict[H, H] = {}
+
+    def find(self, x: H) -> H:
         parent = self.parent
         root = x
         while parent.get(root, root) != root:
@@ -36,10 +147,148 @@ class _UnionFind:
             x = nxt
         return root
 
-    def union(self, a: Hashable, b: Hashable) -> None:
+    def union(self, a: H, b: H) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[rb] = ra
+
+
+def scale(e: Expr, c: Any) -> Expr:
+    """c * e for a scalar c."""
+    if c == 1:
+        return e
+    if c == 0 or isinstance(e, Zero):
+        return Zero(*e.shape)
+    if isinstance(e, Network):
+        return Network(e.nodes, e.legs, e.output, None, e.coef * c)
+    if isinstance(e, Sum):
+        return Sum((tc * c, t) for tc, t in e.terms_)
+    labels = tuple(range(e.ndim))
+    return Network([e], [labels], labels, None, c)
+
+
+def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
+    """sum of c * e over the terms, all of one shape; nested Sums flattened, equal terms merged,
+    zeros dropped. No broadcasting (see `add`)."""
+    merged: dict[Expr, list[Any]] = {}
+    shape = None
+    for c, t in terms:
+        if shape is None:
+            shape = t.shape
+        elif len(t.shape) != len(shape) or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, t.shape)
+        ):
+            raise ShapeError(f"cannot add tensors of shapes {shape} and {t.shape}")
+        stack = [(c, t)]
+        while stack:
+            c, t = stack.pop()
+            if c == 0 or isinstance(t, Zero):
+                continue
+            if isinstance(t, Sum):
+                stack.extend((c * tc, tt) for tc, tt in reversed(t.terms_))
+                continue
+            if isinstance(t, Network) and t.coef != 1:
+                c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
+            if t in merged:
+                merged[t][0] += c
+            else:
+                merged[t] = [c, t]
+    if shape is None:
+        raise ShapeError("linear_combination needs at least one term")
+    kept = [(c, t) for c, t in merged.values() if c != 0]
+    if not kept:
+        return Zero(*shape)
+    if len(kept) == 1:
+        return scale(kept[0][1], kept[0][0])
+    return Sum(kept)
+
+
+def tidy_network(net: Network) -> Network:
+    """The same product with Delta nodes merged away (kept only between output axes that must
+    stay equal), Ones legs dropped where another leg shares the edge, and sums over Ones-only
+    edges folded into the coefficient."""
+    if not any(isinstance(n, (Delta, Ones)) for n in net.nodes):
+        return net
+    out_set = set(net.output)
+    uf: UnionFind[int] = UnionFind()
+    has_out: dict[Any, bool] = {e: e in out_set for e in range(net.num_edges)}
+    nodes: list[Expr] = []
+    legs: list[list[int]] = []
+    deltas: list[tuple[int, ...]] = []
+    for node, net_leg in zip(net.nodes, net.legs):
+        if isinstance(node, Delta):
+            deltas.append(net_leg)
+        else:
+            nodes.append(node)
+            legs.append(list(net_leg))
+    kept_deltas: list[list[int]] = []
+    merged_roots: list[int] = []
+    for delta_leg in deltas:
+        roots = []
+        for e in delta_leg:
+            r = uf.find(e)
+            if r not in roots:
+                roots.append(r)
+        outs = [r for r in roots if has_out[r]]
+        if len(outs) <= 1:
+            target = outs[0] if outs else roots[0]
+            for r in roots:
+                if r != target:
+                    uf.union(target, r)
+            merged_roots.append(target)
+        else:
+            for r in roots:
+                if not has_out[r]:
+                    uf.union(outs[0], r)
+            kept_deltas.append(outs)
+    for kept in kept_deltas:
+        nodes.append(Delta(net.sizes[kept[0]], len(kept)))
+        legs.append(list(kept))
+    legs = [[uf.find(e) for e in leg] for leg in legs]
+    output = [uf.find(e) for e in net.output]
+    sizes: dict[Any, Any] = {}
+    for e, s in enumerate(net.sizes):
+        r = uf.find(e)
+        sizes[r] = s if r not in sizes or isinstance(s, int) else sizes[r]
+    # an edge that only removed Delta nodes held still sums (or broadcasts) over its size
+    covered = {e for leg in legs for e in leg}
+    for r in dict.fromkeys(uf.find(t) for t in merged_roots):
+        if r not in covered:
+            nodes.append(Ones(sizes[r]))
+            legs.append([r])
+            covered.add(r)
+    # Ones legs
+    coef = net.coef
+    real_legs: Counter = Counter()
+    for node, leg in zip(nodes, legs):
+        if not isinstance(node, Ones):
+            real_legs.update(set(leg))
+    out_set = set(output)
+    kept_ones_edge: set = set()
+    new_nodes: list[Expr] = []
+    new_legs: list[list[int]] = []
+    for node, leg in zip(nodes, legs):
+        if not isinstance(node, Ones):
+            new_nodes.append(node)
+            new_legs.append(leg)
+            continue
+        keep = []
+        for e in leg:
+            if real_legs[e] or e in kept_ones_edge:
+                continue  # another leg carries this edge
+            if e in out_set:
+                keep.append(e)
+                kept_ones_edge.add(e)
+            elif isinstance(sizes[e], int):
+                coef = coef * sizes[e]
+                kept_ones_edge.add(e)
+            else:
+                keep.append(e)
+                kept_ones_edge.add(e)
+        if keep:
+            new_nodes.append(Ones(*[sizes[e] for e in keep]))
+            new_legs.append(keep)
+    return Network(new_nodes, new_legs, output, sizes, coef)
 
 
 def combine(
@@ -67,15 +316,11 @@ def combine(
         return Zero(*out_shape)
     if len(operands) == 1 and isinstance(operands[0], Sum) and inline is True:
         # a rearrangement or reduction of a sum is the sum of the rearranged terms
-        from .ops import linear_combination
-
-        return linear_combination(
-            [(c, combine([t], labels, output, coef)) for c, t in operands[0].terms_]
-        )
+        return linear_combination([(c, combine([t], labels, output, coef)) for c, t in operands[0].terms_])
 
     nodes: list[Expr] = []
     legs: list[tuple[Hashable, ...]] = []
-    uf = _UnionFind()
+    uf: UnionFind[Hashable] = UnionFind()
     for k, (op, lab) in enumerate(zip(operands, labels)):
         if isinstance(op, Network) and (inline is True or (inline is not False and k in inline)):
             local = {e: fresh() for e in range(op.num_edges)}
@@ -103,12 +348,7 @@ def make_network(
     coef: float | complex = 1.0,
 ) -> Expr:
     """A Network, or the lone node itself when the network would only restate it."""
-    if (
-        len(nodes) == 1
-        and coef == 1
-        and len(set(legs[0])) == len(legs[0])
-        and tuple(legs[0]) == tuple(output)
-    ):
+    if len(nodes) == 1 and coef == 1 and len(set(legs[0])) == len(legs[0]) and tuple(legs[0]) == tuple(output):
         return nodes[0]
     return Network(nodes, legs, output, sizes, coef)
 
@@ -126,7 +366,7 @@ def as_terms(e: Expr) -> tuple[tuple[Any, Network], ...]:
     if isinstance(e, Zero):
         return ()
     if isinstance(e, Sum):
-        out = []
+        out: list[tuple[Any, Network]] = []
         for c, t in e.terms_:
             out.extend((c * cc, n) for cc, n in as_terms(t))
         return tuple(out)
@@ -156,4 +396,3 @@ def to_einsum(e: Expr) -> str:
     letters = einsum_letters(n.num_edges)
     ins = ",".join("".join(letters[x] for x in leg) for leg in n.legs)
     return ins + "->" + "".join(letters[x] for x in n.output)
-

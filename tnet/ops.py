@@ -12,20 +12,11 @@ from typing import Any
 import numpy as np
 
 from .errors import AxisError, ShapeError
-from .expr import Constant, Delta, Expr, Network, Ones, Size, Sum, Zero, check_size, normalize_axes
-from .network import combine, fresh
+from .expr import Delta, Expr, Ones, Size, Zero, as_expr, check_size, normalize_axes
+from .functions import apply, power_function
+from .network import combine, fresh, linear_combination, scale
 
 Scalar = (numbers.Number, np.number)
-
-
-def as_expr(x: Any, what: str = "operand") -> Expr:
-    """An expression, or a numpy array / number wrapped as a Constant."""
-    if isinstance(x, Expr):
-        return x
-    if isinstance(x, (np.ndarray, list, tuple)) or isinstance(x, Scalar):
-        arr = np.asarray(x)
-        return Constant(np.array2string(arr, threshold=6, separator=",") if arr.ndim else repr(arr.item()), arr)
-    raise TypeError(f"{what}: expected a tnet expression, an array or a number, got {type(x).__name__}")
 
 
 def _idx(prefix: str, n: int) -> list[tuple[str, int]]:
@@ -33,58 +24,8 @@ def _idx(prefix: str, n: int) -> list[tuple[str, int]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sums and scaling
+# Broadcasting arithmetic
 # ---------------------------------------------------------------------------------------------
-def scale(e: Expr, c: Any) -> Expr:
-    """c * e for a scalar c."""
-    if c == 1:
-        return e
-    if c == 0 or isinstance(e, Zero):
-        return Zero(*e.shape)
-    if isinstance(e, Network):
-        return Network(e.nodes, e.legs, e.output, None, e.coef * c)
-    if isinstance(e, Sum):
-        return Sum((tc * c, t) for tc, t in e.terms_)
-    labels = tuple(range(e.ndim))
-    return Network([e], [labels], labels, None, c)
-
-
-def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
-    """sum of c * e over the terms, all of one shape; nested Sums flattened, equal terms merged,
-    zeros dropped. No broadcasting (see `add`)."""
-    merged: dict[int, list] = {}
-    shape = None
-    for c, t in terms:
-        if shape is None:
-            shape = t.shape
-        elif len(t.shape) != len(shape) or any(
-            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, t.shape)
-        ):
-            raise ShapeError(f"cannot add tensors of shapes {shape} and {t.shape}")
-        stack = [(c, t)]
-        while stack:
-            c, t = stack.pop()
-            if c == 0 or isinstance(t, Zero):
-                continue
-            if isinstance(t, Sum):
-                stack.extend((c * tc, tt) for tc, tt in reversed(t.terms_))
-                continue
-            if isinstance(t, Network) and t.coef != 1:
-                c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
-            if id(t) in merged:
-                merged[id(t)][0] += c
-            else:
-                merged[id(t)] = [c, t]
-    if shape is None:
-        raise ShapeError("linear_combination needs at least one term")
-    kept = [(c, t) for c, t in merged.values() if c != 0]
-    if not kept:
-        return Zero(*shape)
-    if len(kept) == 1:
-        return scale(kept[0][1], kept[0][0])
-    return Sum(kept)
-
-
 def broadcast_shapes(a: tuple, b: tuple, what: str) -> tuple:
     """numpy broadcasting of two shapes (size names broadcast only with equal names or 1)."""
     n = max(len(a), len(b))
@@ -190,7 +131,7 @@ def divide(a: Any, b: Any) -> Expr:
     if isinstance(b, Scalar):
         if b == 0:
             raise ZeroDivisionError("division of a tensor expression by the scalar 0")
-        return scale(as_expr(a), 1.0 / b)
+        return scale(as_expr(a), 1.0 / b)  # type: ignore[operator]
     reciprocal = power(as_expr(b), -1)
     if isinstance(a, Scalar):
         return scale(reciprocal, a)
@@ -199,13 +140,11 @@ def divide(a: Any, b: Any) -> Expr:
 
 def power(e: Expr, p: Any) -> Expr:
     """Element-wise e ** p for a scalar exponent p."""
-    from .functions import power_function
-
     if not isinstance(p, Scalar):
         raise TypeError(f"** needs a scalar exponent, got {type(p).__name__}")
     if p == 1:
         return e
-    return apply(power_function(float(p)), e)
+    return apply(power_function(float(p)), e)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,16 +231,6 @@ def transpose(a: Any, axes: Sequence[int] | None = None) -> Expr:
     return permute(a, axes)
 
 
-def einsum(spec: str, *operands: Any) -> Expr:
-    """Any einsum string, as numpy.einsum: "ij,jk->ik", implicit output ("ij,jk"), "..." for
-    leading axes. An index shared by three or more operands is a hyperedge."""
-    from .notation_einsum import parse_einsum
-
-    ops = [as_expr(o, f"einsum operand {k}") for k, o in enumerate(operands)]
-    inputs, output = parse_einsum(spec, [o.ndim for o in ops])
-    return combine(ops, inputs, output)
-
-
 def sum(a: Any, axis: int | Sequence[int] | None = None) -> Expr:  # noqa: A001 - numpy's name
     """Sum over the given axes (all by default)."""
     a = as_expr(a)
@@ -351,45 +280,3 @@ def ones(*shape: Size) -> Expr:
 
 def zeros(*shape: Size) -> Expr:
     return Zero(*shape)
-
-
-def apply(fn: Any, a: Any, axes: Sequence[int] | None = None) -> Expr:
-    """f^P(A) (eq. 27): the registered function `fn` (a Function or its name) applied to every
-    sub-tensor of A indexed by `axes` (P). The result has A's axes P first, then f's output axes.
-    `axes=None` applies f element-wise (P = all axes) for a scalar function, or to the last
-    `fn.core_ndim` axes otherwise."""
-    from .expr import Apply
-    from .functions import get_function
-
-    fn = get_function(fn)
-    a = as_expr(a)
-    if axes is None:
-        core = fn.core_ndim if fn.core_ndim is not None else 0
-        if core > a.ndim:
-            raise ShapeError(f"{fn.name} needs a tensor with at least {core} axes, got shape {a.shape}")
-        axes = tuple(range(a.ndim - core))
-    else:
-        axes = normalize_axes(axes, a.ndim, fn.name)
-        if fn.core_ndim is not None and a.ndim - len(axes) != fn.core_ndim:
-            raise ShapeError(
-                f"{fn.name} acts on sub-tensors with {fn.core_ndim} axes, but axes={list(axes)} of a "
-                f"tensor with {a.ndim} axes leave {a.ndim - len(axes)}"
-            )
-    result = Apply(fn, a, axes)
-    if isinstance(a, Zero) and fn.zero_preserving:
-        return Zero(*result.shape)
-    return result
-
-
-def along_axis(fn_name: str, a: Any, axis: int) -> Expr:
-    """Apply a vector function along one axis, keeping the other axes where they were."""
-    a = as_expr(a)
-    (axis,) = normalize_axes([axis], a.ndim, fn_name)
-    batch = tuple(k for k in range(a.ndim) if k != axis)
-    result = apply(fn_name, a, batch)
-    if result.ndim == a.ndim:  # vector -> vector: put the axis back where it was
-        perm = list(range(a.ndim - 1))
-        perm.insert(axis, a.ndim - 1)
-        return permute(result, perm)
-    return result
-

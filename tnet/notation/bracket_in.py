@@ -1,4 +1,4 @@
-"""Reading the paper's notation into tnet expressions: `parse(text, **tensors)`.
+"""Bracket and index notation in: `parse(text, **tensors)`.
 
 Two notations of "Matrix Differential Calculus with Tensors" are read:
 
@@ -11,7 +11,7 @@ Two notations of "Matrix Differential Calculus with Tensors" are read:
   (expression 48);
 
 plus sums of terms with coefficients and function application f^P(X) (eq. 27), so that the
-output of `Expr.to_bracket` reads back. docs/notation.md documents the syntax with examples.
+output of `to_bracket` reads back. docs/notation.md documents the syntax with examples.
 
 Every error is a `tnet.ParseError` whose message names the position in the text and what was
 expected.
@@ -20,59 +20,16 @@ expected.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
+from ..errors import ShapeError, TnetError
+from ..expr import Delta, Expr, Ones, Size, unify_sizes
+from ..functions import Function, apply, power_function, registered
+from ..network import UnionFind, combine, linear_combination, scale
+from .names import DIGITS, bind, format_positions, is_name_start, is_plain_name
+from .scan import COEFFICIENT, Scanner, number_value
 
-from .errors import ParseError, ShapeError, TnetError
-from .expr import Constant, Delta, Expr, Ones, Size, unify_sizes
-
-__all__ = ["parse", "is_plain_name", "RESERVED_NAMES"]
-
-#: Names the notation reserves: ``I`` is the identity (Delta) tensor; ``pow{p}`` is x**p.
-RESERVED_NAMES = frozenset({"I", "pow"})
-
-_DIGITS = "0123456789"
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?j?(?:/(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))?")
-_SIGNED_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
-_PAIRS = {"(": ")", "[": "]", "{": "}"}
-_MAX_DEPTH = 60  # nesting of brackets, parentheses and function arguments
-_MAX_ORDER = 32  # order of a copy tensor I{n,k}
-
-
-def is_name_start(ch: str) -> bool:
-    return ch.isalpha()
-
-
-def is_name_char(ch: str) -> bool:
-    return ch.isalpha() or ch in _DIGITS
-
-
-def is_plain_name(name: str) -> bool:
-    """A name that the notation can write without backquotes: a letter, then letters or digits."""
-    return bool(name) and is_name_start(name[0]) and all(is_name_char(ch) for ch in name)
-
-
-def number_value(token: str) -> complex | float:
-    """The value of a number token such as 2, 0.5, 1e-3, 2j or 1/2."""
-    num, _, den = token.partition("/")
-    value: complex | float = complex(num) if num.endswith("j") else float(num)
-    if den:
-        d = float(den)
-        if d == 0:
-            raise ZeroDivisionError(token)
-        value = value / d
-    return value
-
-
-def _parse_size(text: str) -> Size | None:
-    text = text.strip()
-    if text and all(ch in _DIGITS for ch in text):
-        return int(text)
-    if is_plain_name(text):
-        return text
-    return None
+__all__ = ["parse"]
 
 
 class _Atom:
@@ -111,22 +68,17 @@ class _Scope:
         self.parser = parser
         self.occurrences: list[_Occurrence] = []
         self.by_key: dict[Any, list[_Occurrence]] = {}
-        self.parent: list[int] = []
+        self.edges: UnionFind[int] = UnionFind()  # fused dimensions share a root; the root carries the size
         self.sizes: list[Size | None] = []
         self.labels: list[str] = []
 
     def new_edge(self, size: Size | None, label: str) -> int:
-        self.parent.append(len(self.parent))
         self.sizes.append(size)
         self.labels.append(label)
-        return len(self.parent) - 1
+        return len(self.sizes) - 1
 
     def find(self, e: int) -> int:
-        parent = self.parent
-        while parent[e] != e:
-            parent[e] = parent[parent[e]]
-            e = parent[e]
-        return e
+        return self.edges.find(e)
 
     def fuse(self, a: int, b: int, pos: int) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -140,8 +92,8 @@ class _Scope:
                 f"but {self.labels[b]} has size {sb}",
                 pos,
             )
-        self.parent[rb] = ra
-        self.sizes[ra] = size
+        self.edges.union(ra, rb)
+        self.sizes[self.find(ra)] = size
 
     def assign(self, atom: _Atom, positions: tuple[int, ...], pos: int) -> list[tuple[int, bool, int]]:
         """Give a portion to the first occurrence of the atom that does not have those positions
@@ -150,7 +102,7 @@ class _Scope:
             if not 1 <= p <= atom.ndim:
                 raise self.parser.error(f"position {p} is out of range: {atom.name} has {atom.ndim} dimension(s)", pos)
         if len(set(positions)) != len(positions):
-            shown = f"{atom.name}_{_fmt_positions(positions)}"
+            shown = f"{atom.name}_{format_positions(positions)}"
             raise self.parser.error(f"a position is repeated in the portion {shown}", pos)
         occ = None
         if atom.key is not None and atom.ndim > 0:
@@ -201,84 +153,15 @@ def _merge_sizes(a: Size | None, b: Size | None) -> Size | None | bool:
         return False
 
 
-def _fmt_positions(positions: tuple[int, ...]) -> str:
-    if positions and all(p <= 9 for p in positions):
-        return "".join(map(str, positions))
-    return "{" + ",".join(map(str, positions)) + "}"
+class _Parser(Scanner):
+    """The reader of bracket and index notation: the shared scanner, the bound names, and one
+    method per rule of the grammar."""
 
-
-class _Parser:
     def __init__(self, text: str, bindings: dict[str, Expr]) -> None:
-        self.text = text
-        self.n = len(text)
-        self.pos = 0
-        self.bindings = bindings
-        self.depth = 0
-        self.match: dict[int, int] = {}
-        self.quote_end: dict[int, int] = {}
-        self._match_groups()
+        super().__init__(text, bindings)
+        self.match_groups()
 
     # -- helpers -------------------------------------------------------------------------------
-    def error(self, message: str, pos: int | None = None) -> ParseError:
-        return ParseError(message, self.text, self.pos if pos is None else min(max(pos, 0), self.n))
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < self.n else ""
-
-    def skip_ws(self) -> None:
-        while self.pos < self.n and self.text[self.pos].isspace():
-            self.pos += 1
-
-    def found(self) -> str:
-        return repr(self.peek()) if self.pos < self.n else "the end of the text"
-
-    def _match_groups(self) -> None:
-        stack: list[int] = []
-        text = self.text
-        i = 0
-        while i < self.n:
-            ch = text[i]
-            if ch == "`":
-                j = text.find("`", i + 1)
-                if j == -1:
-                    raise self.error("a backquoted name is never closed", i)
-                self.quote_end[i] = j
-                i = j + 1
-                continue
-            if ch in _PAIRS:
-                stack.append(i)
-            elif ch in ")]}":
-                if not stack:
-                    raise self.error(f"unmatched {ch!r}", i)
-                opener = stack.pop()
-                if _PAIRS[text[opener]] != ch:
-                    raise self.error(f"{ch!r} closes {text[opener]!r} at position {opener}", i)
-                self.match[opener] = i
-            i += 1
-        if stack:
-            raise self.error(f"{text[stack[-1]]!r} is never closed", stack[-1])
-
-    def top_level(self, start: int, end: int) -> Iterator[tuple[int, str]]:
-        """The characters between start and end outside nested groups, names and numbers
-        (a group, number or name is reported once, by its first character)."""
-        text = self.text
-        i = start
-        while i < end:
-            ch = text[i]
-            if ch in _PAIRS:
-                yield i, ch
-                i = self.match[i] + 1
-            elif ch == "`":
-                yield i, ch
-                i = self.quote_end[i] + 1
-            elif ch in _DIGITS or (ch == "." and i + 1 < end and text[i + 1] in _DIGITS):
-                m = _NUMBER.match(text, i)
-                yield i, ch
-                i = m.end() if m else i + 1
-            else:
-                yield i, ch
-                i += 1
-
     def has_bar(self, start: int, end: int) -> bool:
         return any(ch == "|" for _, ch in self.top_level(start, end))
 
@@ -293,25 +176,15 @@ class _Parser:
                 first = False
                 if ch in "+-":
                     return True
-                if ch in _DIGITS or ch == ".":
-                    m = _NUMBER.match(self.text, i)
+                if ch in DIGITS or ch == ".":
+                    m = COEFFICIENT.match(self.text, i)
                     if m and m.group() != "1":
                         return True
             elif ch in "+-":
                 return True
         return False
 
-    def enter(self, pos: int) -> None:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise self.error(f"the expression is nested more than {_MAX_DEPTH} levels deep", pos)
-
-    def leave(self) -> None:
-        self.depth -= 1
-
     def combine(self, operands: list[Expr], labels: list[list[Any]], output: list[Any], pos: int) -> Expr:
-        from .network import combine
-
         if len(set(output)) != len(output):
             raise self.error("a dimension appears twice in the output", pos)
         try:
@@ -339,6 +212,7 @@ class _Parser:
         operands: list[Expr] = []
         for atom, pos, labs in zip(atoms, positions, labels):
             if atom.kind == "tensor":
+                assert atom.expr is not None  # a tensor atom always holds its expression
                 operands.append(atom.expr)
                 continue
             found = [sizes[lab] for lab in labs]
@@ -379,8 +253,6 @@ class _Parser:
     # -- bracket notation ------------------------------------------------------------------------
     def expression(self, end: int) -> Expr:
         """term (('+' | '-') term)*, with a leading sign allowed."""
-        from .ops import linear_combination
-
         terms: list[tuple[Any, Expr, int]] = []
         while True:
             self.skip_ws()
@@ -413,7 +285,7 @@ class _Parser:
 
     def coefficient(self) -> Any:
         """An optional leading number (never the bare 1, which is the all-ones tensor)."""
-        m = _NUMBER.match(self.text, self.pos)
+        m = self.number(COEFFICIENT)
         if not m or m.group() == "1":
             return None
         try:
@@ -469,8 +341,8 @@ class _Parser:
                 atom = self.paren_atom()
                 return scope.assign(atom, self.portion(atom), start)
             return self.group(scope)
-        if ch in _DIGITS or ch == ".":
-            m = _NUMBER.match(self.text, self.pos)
+        if ch in DIGITS or ch == ".":
+            m = self.number(COEFFICIENT)
             if not m:
                 raise self.error(f"expected a tensor, '[', '(' or '~', found {self.found()}")
             token = m.group()
@@ -484,10 +356,10 @@ class _Parser:
             if self.peek() == "_":
                 raise self.error("1 takes no positions: it is one dimension (write (1 1) for two)")
             return scope.assign(atom, (1,), start)
-        atom = self.named_atom(end)
-        if atom is None:
+        named = self.named_atom(end)
+        if named is None:
             raise self.error(f"expected a tensor, '[', '(' or '~', found {self.found()}")
-        return scope.assign(atom, self.portion(atom), atom.pos)
+        return scope.assign(named, self.portion(named), named.pos)
 
     def bracket(self, scope: _Scope) -> list[tuple[int, bool, int]]:
         """'[' member member ... ']': the members' dimensions fused element-wise."""
@@ -577,35 +449,6 @@ class _Parser:
             raise self.error(f"empty portion: {atom.name} has {atom.ndim} dimension(s)")
         return positions
 
-    def positions(self, where: str) -> tuple[int, ...]:
-        """Digits 1-9 each a position, or {p, q, ...}; 1-based as in the paper."""
-        start = self.pos
-        if self.peek() == "{":
-            close = self.match[start]
-            items = [x for x in re.split(r"[\s,]+", self.text[start + 1 : close]) if x]
-            out = []
-            for item in items:
-                if not all(ch in _DIGITS for ch in item):
-                    raise self.error(f"expected a position (a positive integer) {where}, found {item!r}", start + 1)
-                if int(item) == 0:
-                    raise self.error("positions start at 1, as in the paper", start + 1)
-                out.append(int(item))
-            self.pos = close + 1
-            return tuple(out)
-        out = []
-        while self.peek() and self.peek() in _DIGITS:
-            if self.peek() == "0":
-                raise self.error("positions start at 1, as in the paper; write A_{10} for position 10")
-            out.append(int(self.peek()))
-            self.pos += 1
-        if not out:
-            raise self.error(
-                f"expected positions (digits, or {{10,11}}) {where}, found {self.found()}; index notation is "
-                "written in parentheses with '|', as in (A_ij B_jk | ik)",
-                start,
-            )
-        return tuple(out)
-
     # -- atoms -----------------------------------------------------------------------------------
     def ones_atom(self) -> _Atom:
         start = self.pos
@@ -613,51 +456,17 @@ class _Parser:
         size = self.size_braces("1") if self.peek() == "{" else None
         return _Atom("1", start, None, "ones", 1, None, size[0] if size else None)
 
-    def size_braces(self, what: str) -> tuple[Size, int]:
-        """'{' size [',' order] '}' after 1 or I."""
-        start = self.pos
-        close = self.match[start]
-        parts = self.text[start + 1 : close].split(",")
-        self.pos = close + 1
-        if len(parts) > 2 or (len(parts) == 2 and what != "I"):
-            raise self.error(f"expected {what}{{size}}" + (" or I{size,order}" if what == "I" else ""), start)
-        size = _parse_size(parts[0])
-        if size is None:
-            raise self.error(f"expected a size (an integer or a size name) in {what}{{...}}", start + 1)
-        order = 2
-        if len(parts) == 2:
-            text = parts[1].strip()
-            if not text or not all(ch in _DIGITS for ch in text) or not 1 <= int(text) <= _MAX_ORDER:
-                raise self.error(f"expected an order between 1 and {_MAX_ORDER} in I{{size,order}}", start + 1)
-            order = int(text)
-        return size, order
-
-    def lookup(self, name: str, pos: int) -> Expr:
-        if name not in self.bindings:
-            raise self.lookup_error(name, pos)
-        return self.bindings[name]
-
-    def lookup_error(self, name: str, pos: int) -> ParseError:
-        known = ", ".join(sorted(self.bindings)[:20]) or "none"
-        return self.error(f"unknown tensor name {name!r} (the names given are: {known})", pos)
-
     def named_atom(self, end: int) -> _Atom | None:
         """A named tensor (the first of several written together, such as uvw), I, or f^P(...)."""
         start = self.pos
         ch = self.peek()
         if ch == "`":
-            close = self.quote_end[start]
-            name = self.text[start + 1 : close]
-            self.pos = close + 1
+            name = self.quoted()
             e = self.lookup(name, start)
             return _Atom(name, start, e, "tensor", e.ndim, name)
-        if not ch or not is_name_start(ch):
+        run = self.name_run(end)
+        if not run:
             return None
-        j = start
-        while j < end and is_name_char(self.text[j]):
-            j += 1
-        run = self.text[start:j]
-        self.pos = j
         after = self.peek()
         if run == "I":
             if "I" in self.bindings:
@@ -710,24 +519,15 @@ class _Parser:
             else:
                 break
         bad = run[i:] or run
-        from .functions import registered
-
         if bad in registered() or bad == "pow":
             raise self.error(f"{bad} is a function: write {bad}(...) with no space before '('", start + i)
         raise self.lookup_error(bad, start + i)
 
     def function(self, name: str, start: int) -> _Atom | None:
         """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function."""
-        from .functions import power_function, registered
-        from .ops import apply
-
+        fn: Function | None
         if name == "pow" and self.peek() == "{":
-            close = self.match[self.pos]
-            inner = self.text[self.pos + 1 : close]
-            if not _SIGNED_NUMBER.fullmatch(inner):
-                raise self.error("expected a number exponent in pow{p}", self.pos + 1)
-            fn = power_function(float(inner))
-            self.pos = close + 1
+            fn = power_function(self.exponent_braces())
         else:
             fn = registered().get(name)
             if fn is None:
@@ -792,8 +592,6 @@ class _Parser:
         operands = self.placeholders([a for a, _, _ in factors], [p for _, _, p in factors], labels, sizes)
         e = self.combine(operands, labels, [name for name, _ in output], start)
         if coef is not None and coef != 1:
-            from .ops import scale
-
             e = scale(e, coef)
         return e
 
@@ -803,8 +601,8 @@ class _Parser:
         ch = self.peek()
         if ch == "(":
             atom = self.paren_atom()
-        elif ch in _DIGITS or ch == ".":
-            m = _NUMBER.match(self.text, self.pos)
+        elif ch in DIGITS or ch == ".":
+            m = self.number(COEFFICIENT)
             if not m or m.group()[:1] != "1" or set(m.group()) != {"1"}:
                 raise self.error("a number can only come first, as the coefficient")
             atom = self.ones_atom()
@@ -893,21 +691,5 @@ def parse(text: str, /, **tensors: Any) -> Expr:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse: the text must be a str, got {type(text).__name__}")
-    bindings: dict[str, Expr] = {}
-    for name, value in tensors.items():
-        if isinstance(value, Expr):
-            bindings[name] = value
-            continue
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biufc":
-            raise TypeError(f"parse: {name} must be a tnet expression or a numeric array, got {type(value).__name__}")
-        bindings[name] = Constant(name, arr)
-    parser = _Parser(text, bindings)
-    try:
-        return parser.parse()
-    except ParseError:
-        raise
-    except RecursionError:
-        raise ParseError("the expression is nested too deeply", text, None) from None
-    except TnetError as err:
-        raise ParseError(str(err), text, min(parser.pos, len(text))) from None
+    parser = _Parser(text, bind(tensors, "parse"))
+    return parser.guarded(parser.parse)

@@ -1,0 +1,182 @@
+"""The built-in functions, registered with `Function` exactly as a user registers one.
+
+Scalar functions act element-wise (eq. 16) with d f(X) = f'(X) ⊙ dX (eq. 17); softmax and
+logsumexp act on vectors (sec. 4.3.5); inv, det and logdet on matrices (sec. 4.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+from .expr import Expr, Zero
+from .functions import Function, along_axis, apply
+from .network import combine
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers for rules on batched sub-tensors
+# ---------------------------------------------------------------------------------------------
+def _labels(prefix: str, n: int) -> list:
+    return [(prefix, k) for k in range(n)]
+
+
+def _f(name: str, x: Expr, nbatch: int) -> Expr:
+    return apply(name, x, range(nbatch))
+
+
+def _zero_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    return Zero(*fx.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar functions (applied element-wise)
+# ---------------------------------------------------------------------------------------------
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x, dtype=np.result_type(x, 0.0))
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out
+
+
+STEP_FN = Function("step", lambda x: (x > 0).astype(np.result_type(x, 0.0)), differential=_zero_differential)
+SIGN_FN = Function("sign", np.sign, differential=_zero_differential, zero_preserving=True)
+EXP_FN = Function("exp", np.exp, differential=lambda x, dx, fx, k: fx * dx)
+LOG_FN = Function("log", np.log, derivative=lambda x: x**-1)
+TANH_FN = Function("tanh", np.tanh, differential=lambda x, dx, fx, k: (1 - fx**2) * dx, zero_preserving=True)
+SIGMOID_FN = Function("sigmoid", _sigmoid, differential=lambda x, dx, fx, k: (fx * (1 - fx)) * dx)
+RELU_FN = Function("relu", lambda x: np.maximum(x, 0), derivative=lambda x: _f("step", x, x.ndim), zero_preserving=True)
+SQRT_FN = Function("sqrt", np.sqrt, differential=lambda x, dx, fx, k: (0.5 * fx**-1) * dx, zero_preserving=True)
+ABS_FN = Function("abs", np.abs, derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
+SIN_FN = Function("sin", np.sin, derivative=lambda x: _f("cos", x, x.ndim), zero_preserving=True)
+COS_FN = Function("cos", np.cos, derivative=lambda x: -_f("sin", x, x.ndim))
+
+
+# ---------------------------------------------------------------------------------------------
+# functions of sub-tensors
+# ---------------------------------------------------------------------------------------------
+def _softmax_value(x: np.ndarray) -> np.ndarray:
+    z = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _logsumexp_value(x: np.ndarray) -> np.ndarray:
+    m = np.max(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return (np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)) + m)[..., 0]
+
+
+def _softmax_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """ds = s ⊙ da - s (s · da) per sub-tensor: the paper's ∇s = diag(s) - s s^T (sec. 4.3.5)."""
+    b, i = _labels("b", nbatch), [("i", 0)]
+    weighted = combine([fx, dx], [b + i, b + i], b + i)  # s ⊙ da
+    dotted = combine([fx, fx, dx], [b + i, b + [("j", 0)], b + [("j", 0)]], b + i)  # s (s · da)
+    return weighted - dotted
+
+
+def _logsumexp_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    b, i = _labels("b", nbatch), [("i", 0)]
+    return combine([_f("softmax", x, nbatch), dx], [b + i, b + i], b)
+
+
+def _check_square(core: tuple, name: str) -> None:
+    a, b = core
+    if isinstance(a, int) and isinstance(b, int) and a != b:
+        raise ShapeError(f"{name} needs square matrices, got sub-tensor shape {core}")
+
+
+def _inv_shape(core: tuple) -> tuple:
+    _check_square(core, "inv")
+    return core
+
+
+def _det_shape(core: tuple) -> tuple:
+    _check_square(core, "det")
+    return ()
+
+
+def _inv_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d(X^-1) = -X^-1 dX X^-1 (sec. 4.4)."""
+    b = _labels("b", nbatch)
+    return combine([fx, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
+
+
+def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d|X| = |X| X^-T · dX (sec. 4.4)."""
+    b = _labels("b", nbatch)
+    inv = _f("inv", x, nbatch)
+    return combine([fx, inv, dx], [b, b + ["j", "i"], b + ["i", "j"]], b)
+
+
+def _logdet_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d log|X| = X^-T · dX."""
+    b = _labels("b", nbatch)
+    return combine([_f("inv", x, nbatch), dx], [b + ["j", "i"], b + ["i", "j"]], b)
+
+
+SOFTMAX_FN = Function("softmax", _softmax_value, core_ndim=1, differential=_softmax_differential)
+LOGSUMEXP_FN = Function(
+    "logsumexp", _logsumexp_value, core_ndim=1, output_shape=lambda core: (), differential=_logsumexp_differential
+)
+INV_FN = Function("inv", np.linalg.inv, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
+DET_FN = Function("det", np.linalg.det, core_ndim=2, output_shape=_det_shape, differential=_det_differential)
+LOGDET_FN = Function(
+    "logdet",
+    lambda x: np.linalg.slogdet(x)[1],
+    core_ndim=2,
+    output_shape=_det_shape,
+    differential=_logdet_differential,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# the user-facing functions
+# ---------------------------------------------------------------------------------------------
+def _elementwise(name: str) -> Callable[[Any], Expr]:
+    def fn(a: Any) -> Expr:
+        return apply(name, a)
+
+    fn.__name__ = name
+    fn.__doc__ = f"{name} applied element-wise (eq. 16); d {name}(X) = {name}'(X) ⊙ dX (eq. 17)."
+    return fn
+
+
+exp = _elementwise("exp")
+log = _elementwise("log")
+tanh = _elementwise("tanh")
+sigmoid = _elementwise("sigmoid")
+relu = _elementwise("relu")
+sqrt = _elementwise("sqrt")
+abs = _elementwise("abs")  # noqa: A001 - numpy's name
+sin = _elementwise("sin")
+cos = _elementwise("cos")
+
+
+def softmax(a: Any, axis: int = -1) -> Expr:
+    """softmax along `axis`, s(a) = e^a / (1^T e^a) (sec. 4.3.5), stable for large logits."""
+    return along_axis("softmax", a, axis)
+
+
+def logsumexp(a: Any, axis: int = -1) -> Expr:
+    """log(sum(exp(a))) along `axis` (which disappears), stable for large logits."""
+    return along_axis("logsumexp", a, axis)
+
+
+def inv(a: Any) -> Expr:
+    """The matrix inverse (of the last two axes); d(X^-1) = -X^-1 dX X^-1 (sec. 4.4)."""
+    return apply("inv", a)
+
+
+def det(a: Any) -> Expr:
+    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4)."""
+    return apply("det", a)
+
+
+def logdet(a: Any) -> Expr:
+    """log|det X| (of the last two axes); d log|X| = X^-T · dX."""
+    return apply("logdet", a)
