@@ -3,17 +3,22 @@
 The layers, bottom-up (each module imports only the ones before it; docs/design.md):
 
     errors -> expr -> network -> functions -> ops -> library -> simplify -> diff
-    -> contract -> evaluate -> notation/ -> render (the top-level render/ folder, as tnet.render)
+    -> contract -> evaluate -> compiler/ -> notation/ -> render (the top-level render/ folder, as tnet.render)
 
 `import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
 """
 
 from . import contract as _contract
 from . import evaluate as _evaluate
+from .compiler import (
+    Compiled,
+    compile,  # noqa: A004 - tnet.compile, as the issue names it; Python's is builtins.compile
+)
 from .diff import backprop, differential, grad, gradient_of_differential, hessian, jacobian
 from .errors import (
     AxisError,
     BindingError,
+    CompileError,
     ContractionError,
     DifferentiationError,
     ParseError,
@@ -62,10 +67,10 @@ def clear_caches() -> None:
 
 
 __all__ = [
-    "Apply", "AxisError", "BindingError", "Constant", "ContractionError", "Delta", "Differential",
-    "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "PowerFunction",
+    "Apply", "AxisError", "BindingError", "CompileError", "Compiled", "Constant", "ContractionError", "Delta",
+    "Differential", "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "PowerFunction",
     "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
-    "cdot_k", "clear_caches", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
+    "cdot_k", "clear_caches", "compile", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
     "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
     "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "parse", "permute", "relu", "sigmoid",
     "simplify", "sin", "softmax", "sqrt", "sum", "tanh", "trace", "transpose", "zeros",
