@@ -118,12 +118,16 @@ def row(N, d, repeats):
     return r_np, r_eval, r_torch, r_jax
 
 
+HEADER = (
+    "| N, d | numpy backend / numpy backprop | tnet.evaluate / numpy backprop "
+    "| torch backend / autograd | jax backend / jax.jit(grad) |"
+)
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     sizes = [(32, 32), (256, 256)] if quick else [(32, 32), (256, 256), (1024, 512)]
-    print(
-        "| N, d | numpy backend / numpy backprop | tnet.evaluate / numpy backprop | torch backend / autograd | jax backend / jax.jit(grad) |"
-    )
+    print(HEADER)
     print("|---|---|---|---|---|")
     for N, d in sizes:
         r = row(N, d, 3 if quick else 7)

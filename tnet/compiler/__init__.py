@@ -85,6 +85,8 @@ class Compiled:
         self._derived = {v.name: v for r in self.roots for v in r.derived_from if v.name not in self.variables}
         self._library: dict[str, Any] | None = None
         self._specialized: OrderedDict[tuple[tuple[str, int], ...], Specialization] = OrderedDict()
+        #: the last call's {name: (type, shape)} and its code, to skip the checks when they repeat
+        self._last: tuple[dict[str, tuple[type, Any]], Specialization] | None = None
         if backend.name != "numpy":  # fail now, not at the first call, on a function it cannot write
             for e in walk(self.roots):
                 if isinstance(e, Apply):
@@ -92,14 +94,33 @@ class Compiled:
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, bindings: Mapping[Any, Any] | None = None, /, **arrays: Any) -> Any:
-        given: dict[str, Any] = {}
-        for key, value in [*(bindings or {}).items(), *arrays.items()]:
-            name = key.name if isinstance(key, Variable) else key
-            if not isinstance(name, str):
-                raise BindingError(f"an argument must be named by a variable or its name, got {key!r}")
-            if name in given:
-                raise BindingError(f"variable {name!r} is given twice")
-            given[name] = value
+        if bindings is None or (not arrays and type(bindings) is dict and all(type(k) is str for k in bindings)):
+            given = dict(bindings or arrays)
+        else:
+            given = _named(bindings, arrays)
+        # the same names, types and shapes as the last call: already checked, same code
+        last = self._last
+        if (
+            last is None
+            or given.keys() != last[0].keys()
+            or any(type(v) is not last[0][k][0] or getattr(v, "shape", None) != last[0][k][1] for k, v in given.items())
+        ):
+            spec = self._check(given)
+            self._last = ({k: (type(v), getattr(v, "shape", None)) for k, v in given.items()}, spec)
+        else:
+            spec = last[1]
+        args = [given[name] for name in spec.params]
+        if self.backend.name == "numpy":
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                values = spec.function(*map(np.asarray, args))
+            # results are the caller's to modify: no read-only views (broadcasts, constants) escape
+            values = [v if v.flags.writeable else np.array(v) for v in map(np.asarray, values)]
+        else:
+            values = spec.function(*args)
+        return values[0] if self._single else values
+
+    def _check(self, given: dict[str, Any]) -> Specialization:
+        """Check the arguments' names, kinds and shapes; the code for their sizes."""
         library = self._load()
         sizes = dict(self._sizes)
         for name, value in given.items():
@@ -112,23 +133,13 @@ class Compiled:
                     f"the argument {name!r} is a {type(value).__module__}.{type(value).__name__}, but this "
                     f"function was compiled for the {self.backend.name} backend, which takes {self.backend.array_kind}"
                 )
-            if self.backend.name == "numpy":
-                given[name] = value = np.asarray(value)
-            _check_shape(var, tuple(value.shape), sizes)
+            shape = np.shape(value) if self.backend.name == "numpy" else tuple(value.shape)
+            _check_shape(var, tuple(shape), sizes)
         missing = [name for name in self.variables if name not in given]
         if missing:
             var = self.variables[missing[0]]
             raise BindingError(f"missing argument for variable {missing[0]!r} of shape {_fmt(var.shape)}")
-        spec = self._specialize(sizes)
-        args = [given[name] for name in spec.params]
-        if self.backend.name == "numpy":
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                values = spec.function(*args)
-            # results are the caller's to modify: no read-only views (broadcasts, constants) escape
-            values = [v if v.flags.writeable else np.array(v) for v in map(np.asarray, values)]
-        else:
-            values = spec.function(*args)
-        return values[0] if self._single else values
+        return self._specialize(sizes)
 
     # -- what was generated -----------------------------------------------------------------
     @property
@@ -240,6 +251,19 @@ def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is bu
     return Compiled(
         roots, BACKENDS[backend], single=single, name=name, sizes=dict(sizes or {}), plan_options=plan_options
     )
+
+
+def _named(bindings: Mapping[Any, Any] | None, arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """{variable name: value} from a mapping keyed by names or Variables, and keywords."""
+    given: dict[str, Any] = {}
+    for key, value in [*(bindings or {}).items(), *arrays.items()]:
+        name = key.name if isinstance(key, Variable) else key
+        if not isinstance(name, str):
+            raise BindingError(f"an argument must be named by a variable or its name, got {key!r}")
+        if name in given:
+            raise BindingError(f"variable {name!r} is given twice")
+        given[name] = value
+    return given
 
 
 def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:

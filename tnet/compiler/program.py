@@ -317,8 +317,32 @@ def build_program(
     for e in walk(roots):
         b.value[e] = _lower(e, b)
     outputs = [b.value[r] for r in roots]
-    steps = _live_steps(b.steps, outputs)
+    steps = _live_steps(_implicit_broadcasts(b.steps, set(outputs)), outputs)
     return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
+
+
+def _implicit_broadcasts(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
+    """Drop a broadcast whose every user is an element-wise sum or product that has another
+    argument of the full shape: the array libraries broadcast there themselves."""
+    users: dict[str, list[Op]] = {}
+    shape = {op.out: op.shape for op in steps}
+    for op in steps:
+        for a in op.args:
+            users.setdefault(a, []).append(op)
+    implicit: dict[str, str] = {}
+    for op in steps:
+        if op.kind != "broadcast" or op.out in outputs:
+            continue
+        uses = users.get(op.out, [])
+        if all(
+            u.kind in ("combine", "mul")
+            and any(a != op.out and a not in implicit and shape[a] == u.shape for a in u.args)
+            for u in uses
+        ):
+            implicit[op.out] = op.args[0]
+    if not implicit:
+        return list(steps)
+    return [Op(op.out, op.kind, tuple(implicit.get(a, a) for a in op.args), op.params, op.shape) for op in steps]
 
 
 def _live_steps(steps: Sequence[Op], outputs: Sequence[str]) -> list[Op]:
