@@ -238,3 +238,50 @@ def test_a_users_function_runs_on_numpy_and_is_refused_by_name_elsewhere():
         tnet.CompileError, match="torch backend has no implementation of the function 'cube_for_compile'"
     ):
         tnet.compile(e, "torch")
+
+
+def dask_backprop(X, Y, Ws, bs):
+    """The sec. 6.2 net's gradients written by hand (the tests' mlp: no regularizer) on dask."""
+    Zs = [X]
+    for W, b in zip(Ws, bs):
+        Zs.append(da.tanh(Zs[-1] @ W + b))
+    gW, gb = [], []
+    gZ = Zs[-1] - Y
+    for j in range(len(Ws), 0, -1):
+        S = gZ * (1 - Zs[j] ** 2)
+        gW.insert(0, Zs[j - 1].T @ S)
+        gb.insert(0, S.sum(axis=0))
+        gZ = S @ Ws[j - 1].T
+    return gW + gb
+
+
+def test_dask_gradients_of_more_rows_than_fit_a_workers_memory_limit():
+    """2·10⁶ rows: X and Y take 256 MB and the activations 512 MB more, on one worker limited to
+    768 MiB. The chunks stream through; the peak memory the worker reports stays under the limit."""
+    distributed = pytest.importorskip("distributed")
+    from distributed.diagnostics import MemorySampler
+
+    N, d, chunk, limit = 2_000_000, 8, 200_000, 3 * 2**28
+    J, params = mlp(d=d)
+    compiled = tnet.compile(tnet.simplify(tnet.grad(J, params)), "dask")
+    env = mlp_arrays(d=d)
+    rng = da.random.default_rng(0)
+    args = {k: da.from_array(v) for k, v in env.items() if k not in ("X", "Y")}
+    args["X"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    args["Y"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, memory_limit=limit, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        sampler = MemorySampler()
+        with sampler.sample("gradients", client=client, interval=0.1):
+            got = client.gather(client.compute(compiled(args)))
+        Ws = [args[f"W{j}"] for j in range(1, 5)]
+        bs = [args[f"b{j}"] for j in range(1, 5)]
+        want = client.gather(client.compute(dask_backprop(args["X"], args["Y"], Ws, bs)))
+    peak = max(m for _, m in sampler.samples["gradients"])
+    assert peak < limit, f"peak {peak / 2**20:.0f} MiB"
+    for g, w in zip(got, want):
+        assert_same(g, w, rtol=1e-9)
