@@ -285,3 +285,17 @@ def test_dask_gradients_of_more_rows_than_fit_a_workers_memory_limit():
     assert peak < limit, f"peak {peak / 2**20:.0f} MiB"
     for g, w in zip(got, want):
         assert_same(g, w, rtol=1e-9)
+
+
+def test_torch_code_is_captured_whole_by_torch_compile():
+    """fullgraph=True: dynamo captures the generated function with no graph break (the "eager"
+    backend runs the captured graph as is, so the test does not wait for inductor's codegen)."""
+    J, params = mlp(N=5)
+    grads = tnet.simplify(tnet.grad(J, params))
+    compiled = tnet.compile(grads, "torch")
+    env = mlp_arrays(N=5)
+    targs = {k: torch.tensor(v) for k, v in env.items()}
+    fn = torch.compile(compiled.function, backend="eager", fullgraph=True)
+    got = fn(*[targs[name] for name in compiled.parameters])
+    for g, w in zip(got, tnet.evaluate(grads, env)):
+        assert_same(g.numpy(), w)
