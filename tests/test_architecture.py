@@ -156,8 +156,14 @@ def _node_kinds() -> list[type]:
 
 @pytest.mark.parametrize(
     "dispatch",
-    [diff._differential_of, diff._pull_back, simplify._simplified, evaluate._value_of],
-    ids=["differential", "backprop", "simplify", "evaluate"],
+    [
+        diff._differential_of,
+        diff._pull_back,
+        simplify._simplified,
+        evaluate._value_of,
+        importlib.import_module("tnet.compiler.program")._lower,
+    ],
+    ids=["differential", "backprop", "simplify", "evaluate", "compile"],
 )
 def test_every_pass_has_a_rule_for_every_node_kind(dispatch):
     kinds = _node_kinds()
@@ -238,8 +244,9 @@ def test_caches_are_weak_and_clearable():
     a = tnet.Variable("a_cache_test", 3)
     e = a @ a
     value = tnet.evaluate(e, {"a_cache_test": np.arange(3.0)})
-    assert e in evaluate._PROGRAMS and e in evaluate._PREPARED
+    compiler = importlib.import_module("tnet.compiler")
+    assert e in compiler._RUNS and e in evaluate._PREPARED  # tnet.evaluate compiles, then runs
     tnet.clear_caches()
-    assert len(evaluate._PROGRAMS) == 0 and len(evaluate._PREPARED) == 0
+    assert len(compiler._RUNS) == 0 and len(evaluate._PROGRAMS) == 0 and len(evaluate._PREPARED) == 0
     assert contract._cached_plan.cache_info().currsize == 0
     assert tnet.evaluate(e, {"a_cache_test": np.arange(3.0)}) == value

@@ -8,11 +8,13 @@ The layers, bottom-up (each module imports only the ones before it; docs/design.
 `import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
 """
 
+from . import compiler as _compiler
 from . import contract as _contract
 from . import evaluate as _evaluate
 from .compiler import (
     Compiled,
     compile,  # noqa: A004 - tnet.compile, as the issue names it; Python's is builtins.compile
+    evaluate,
 )
 from .diff import backprop, differential, grad, gradient_of_differential, hessian, jacobian
 from .errors import (
@@ -26,7 +28,7 @@ from .errors import (
     ShapeError,
     TnetError,
 )
-from .evaluate import contraction_path, evaluate
+from .evaluate import contraction_path
 from .expr import Apply, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
 from .functions import Function, PowerFunction, apply
 from .library import abs, cos, det, exp, inv, log, logdet, logsumexp, relu, sigmoid, sin, softmax, sqrt, tanh
@@ -57,13 +59,16 @@ def clear_caches() -> None:
 
     - contraction plans, at most 1024, keyed by a network's structure and sizes (contract.py);
     - evaluation programs, weakly keyed by the first expression evaluated (evaluate.py);
-    - prepared networks (Delta and Ones folded away), weakly keyed by the network (evaluate.py).
+    - prepared networks (Delta and Ones folded away), weakly keyed by the network (evaluate.py);
+    - the numpy code `tnet.evaluate` generated, weakly keyed by the first expression evaluated,
+      at most 8 sets of sizes each (compiler/__init__.py).
 
     The intern table of expressions (expr.py) and the table of element-wise powers
     (functions.py) hold weak references only; they are what makes equal expressions one object
     and are not caches to clear."""
     _contract.clear_cache()
     _evaluate.clear_cache()
+    _compiler.clear_cache()
 
 
 __all__ = [

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..contract import Plan, plan_contraction
-from ..errors import CompileError
+from ..errors import CompileError, ShapeError
 from ..evaluate import _prepare
 from ..expr import Apply, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from ..functions import Function
@@ -121,6 +121,16 @@ class _Builder:
         self.shape_of[name] = out_shape
         return name
 
+    def lower(self, e: Expr) -> str:
+        """The value name of e, lowering it (and what it needs) first if it was not met yet."""
+        hit = self.value.get(e)
+        if hit is None:
+            for sub in walk([e]):
+                if sub not in self.value:
+                    self.value[sub] = _lower(sub, self)
+            hit = self.value[e]
+        return hit
+
     def identifier(self, name: str) -> str:
         """A Python identifier for a variable's name, distinct from every other value's name."""
         ident = re.sub(r"\W", "_", name)
@@ -194,15 +204,18 @@ def _(e: Apply, b: _Builder) -> str:
 @_lower.register
 def _(net: Network, b: _Builder) -> str:
     prep = _prepare(net)
-    names = [b.value[n] for n in prep.nodes]
+    names = [b.lower(n) for n in prep.nodes]  # tidying may bring nodes the walk did not meet
     sizes: dict[Hashable, int] = {}
+    owner: dict[Hashable, tuple[int, int]] = {}
     for k, (name, leg) in enumerate(zip(names, prep.legs)):
         for axis, (edge, got) in enumerate(zip(leg, b.shape_of[name])):
             known = sizes.setdefault(edge, got)
+            owner.setdefault(edge, (k, axis))
             if known != got:
-                raise CompileError(
-                    f"size mismatch on one edge: {prep.nodes[k].label} axis {axis} has size {got}, "
-                    f"another node has {known} on that edge"
+                j, a = owner[edge]
+                raise ShapeError(
+                    f"size mismatch on one edge: {prep.nodes[j].label} axis {a} has size {known} "
+                    f"but {prep.nodes[k].label} axis {axis} has size {got}"
                 )
     out_shape = b.shape(net)
     if not names:  # only Ones and Deltas, all folded away: a constant
