@@ -1,11 +1,14 @@
 """tnet.compile against each framework's own autodiff on the sec. 6.2 net (L = 4, tanh, all 8
 gradients): medians of ratios measured side by side in one process, one thread.
 
-    python benchmarks/bench_backends.py [--quick]
+    python benchmarks/bench_backends.py [--quick] [--dask]
 
 Rows: N, d. Columns: the numpy backend / hand-written numpy backprop, tnet.evaluate / the same,
-the torch backend / torch.autograd.grad, jax.jit(the jax backend) / jax.jit(jax.grad). No GPU is
-measured here."""
+the torch backend / torch.autograd.grad, jax.jit(the jax backend) / jax.jit(jax.grad). Then the
+gradients simplified one at a time against simplified together (both compiled), and three
+Hessians, each backend against the numpy closed form and against jax.jit(jax.hessian).
+`--dask` adds the MLP gradients over 2·10⁷ chunked rows on a LocalCluster with a memory limit,
+with the peak memory the workers report. No GPU is measured here."""
 
 from __future__ import annotations
 
@@ -124,6 +127,100 @@ HEADER = (
 )
 
 
+def separate_vs_joint(N, d, repeats):
+    J, params = net(d)
+    env = arrays(N, d)
+    separately = tnet.compile([tnet.simplify(g) for g in tnet.grad(J, params)])
+    jointly = tnet.compile(tnet.simplify(tnet.grad(J, params)))
+    return median_ratio(lambda: separately(env), lambda: jointly(env), repeats)
+
+
+def hessians(n, repeats):
+    """(name, ratios): each Hessian, tnet's numpy / torch / jax backends against the numpy
+    closed form, and jax.jit(the jax backend) against jax.jit(jax.hessian)."""
+    rng = np.random.default_rng(1)
+    x, A = tnet.Variable("x", n), tnet.Variable("A", n, n)
+    Xd, w, y = tnet.Variable("X", 4 * n, n), tnet.Variable("w", n), tnet.Variable("y", 4 * n)
+    Av, xv = rng.normal(size=(n, n)), rng.normal(size=n)
+    Xv, yv, wv = rng.normal(size=(4 * n, n)), (rng.random(4 * n) < 0.5).astype(float), 0.1 * rng.normal(size=n)
+
+    def logistic_closed():
+        s = 1 / (1 + np.exp(-(Xv @ wv)))
+        return (Xv.T * (s * (1 - s))) @ Xv
+
+    def lse_closed():
+        z = Av @ xv
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        return A_T_diag(p) - np.outer(Av.T @ p, Av.T @ p)
+
+    def A_T_diag(p):
+        return (Av.T * p) @ Av
+
+    cases = [
+        ("x^T A x", x @ A @ x, x, {"x": xv, "A": Av}, lambda: Av + Av.T,
+         lambda p: p["x"] @ p["A"] @ p["x"], "x"),
+        ("logistic loss", tnet.sum(tnet.log(1 + tnet.exp(Xd @ w)) - y * (Xd @ w)), w, {"X": Xv, "w": wv, "y": yv},
+         logistic_closed, lambda p: jnp.sum(jnp.logaddexp(0.0, p["X"] @ p["w"]) - p["y"] * (p["X"] @ p["w"])), "w"),
+        ("logsumexp(Ax)", tnet.logsumexp(A @ x), x, {"x": xv, "A": Av}, lse_closed,
+         lambda p: jax.nn.logsumexp(p["A"] @ p["x"]), "x"),
+    ]  # fmt: skip
+    rows = []
+    for name, f, var, env, closed, jf, wrt in cases:
+        H = tnet.simplify(tnet.hessian(f, var))
+        c_np = tnet.compile(H)
+        c_t = tnet.compile(H, "torch")
+        c_j = tnet.compile(H, "jax")
+        tenv = {k: torch.tensor(v) for k, v in env.items()}
+        jenv = {k: jnp.asarray(v) for k, v in env.items()}
+        assert np.allclose(c_np(env), closed())
+        j_ours = jax.jit(c_j.__call__)
+        others = {k: v for k, v in jenv.items() if k != wrt}
+        j_hess = jax.jit(jax.hessian(lambda v, o: jf({**o, wrt: v})))
+
+        def theirs():
+            return jax.block_until_ready(j_hess(jenv[wrt], others))
+
+        ratios = (
+            median_ratio(lambda: c_np(env), closed, repeats),
+            median_ratio(lambda: c_t(tenv), closed, repeats),
+            median_ratio(lambda: jax.block_until_ready(j_ours(jenv)), closed, repeats),
+            median_ratio(lambda: jax.block_until_ready(j_ours(jenv)), theirs, repeats),
+        )
+        rows.append((name, ratios))
+    return rows
+
+
+def dask_run(N=20_000_000, d=8, chunk=500_000, limit=2**30):
+    """The MLP gradients over N chunked rows on one LocalCluster worker limited to `limit`
+    bytes; returns (seconds, peak bytes the worker reported, the data's bytes)."""
+    import time
+
+    import dask.array as da
+    import distributed
+    from distributed.diagnostics import MemorySampler
+
+    J, params = net(d)
+    compiled = tnet.compile(tnet.simplify(tnet.grad(J, params)), "dask")
+    env = arrays(4, d)
+    rng = da.random.default_rng(0)
+    args = {k: da.from_array(v) for k, v in env.items() if k not in ("X", "Y")}
+    args["X"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    args["Y"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, memory_limit=limit, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        sampler = MemorySampler()
+        start = time.perf_counter()
+        with sampler.sample("run", client=client, interval=0.2):
+            client.gather(client.compute(compiled(args)))
+        seconds = time.perf_counter() - start
+    return seconds, max(m for _, m in sampler.samples["run"]), 2 * N * d * 8
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     sizes = [(32, 32), (256, 256)] if quick else [(32, 32), (256, 256), (1024, 512)]
@@ -132,6 +229,25 @@ def main() -> None:
     for N, d in sizes:
         r = row(N, d, 3 if quick else 7)
         print(f"| {N}, {d} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
+    print()
+    print("| N, d | simplified one at a time / simplified together (both compiled, numpy) |")
+    print("|---|---|")
+    for N, d in sizes[:2]:
+        print(f"| {N}, {d} | {separate_vs_joint(N, d, 3 if quick else 7):.2f} |", flush=True)
+    print()
+    print(
+        "| Hessian (n = 64) | numpy / closed form | torch / closed form | jax / closed form | jax / jax.jit(jax.hessian) |"
+    )
+    print("|---|---|---|---|---|")
+    for name, r in hessians(64, 3 if quick else 7):
+        print(f"| {name} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
+    if "--dask" in sys.argv:
+        seconds, peak, data = dask_run()
+        print()
+        print(
+            f"dask: 2e7 rows x 8, X and Y {data / 2**30:.2f} GiB, one worker limited to 1 GiB: "
+            f"{seconds:.0f} s, peak worker memory {peak / 2**20:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":
