@@ -165,30 +165,35 @@ def hessians(n, repeats):
         ("logsumexp(Ax)", tnet.logsumexp(A @ x), x, {"x": xv, "A": Av}, lse_closed,
          lambda p: jax.nn.logsumexp(p["A"] @ p["x"]), "x"),
     ]  # fmt: skip
-    rows = []
-    for name, f, var, env, closed, jf, wrt in cases:
-        H = tnet.simplify(tnet.hessian(f, var))
-        c_np = tnet.compile(H)
-        c_t = tnet.compile(H, "torch")
-        c_j = tnet.compile(H, "jax")
-        tenv = {k: torch.tensor(v) for k, v in env.items()}
-        jenv = {k: jnp.asarray(v) for k, v in env.items()}
-        assert np.allclose(c_np(env), closed())
-        j_ours = jax.jit(c_j.__call__)
-        others = {k: v for k, v in jenv.items() if k != wrt}
-        j_hess = jax.jit(jax.hessian(lambda v, o: jf({**o, wrt: v})))
+    return [
+        (name, hessian_ratios(f, var, env, closed, jf, wrt, repeats)) for name, f, var, env, closed, jf, wrt in cases
+    ]
 
-        def theirs():
-            return jax.block_until_ready(j_hess(jenv[wrt], others))
 
-        ratios = (
-            median_ratio(lambda: c_np(env), closed, repeats),
-            median_ratio(lambda: c_t(tenv), closed, repeats),
-            median_ratio(lambda: jax.block_until_ready(j_ours(jenv)), closed, repeats),
-            median_ratio(lambda: jax.block_until_ready(j_ours(jenv)), theirs, repeats),
-        )
-        rows.append((name, ratios))
-    return rows
+def hessian_ratios(f, var, env, closed, jf, wrt, repeats):
+    H = tnet.simplify(tnet.hessian(f, var))
+    c_np = tnet.compile(H)
+    c_t = tnet.compile(H, "torch")
+    c_j = tnet.compile(H, "jax")
+    tenv = {k: torch.tensor(v) for k, v in env.items()}
+    jenv = {k: jnp.asarray(v) for k, v in env.items()}
+    assert np.allclose(c_np(env), closed())
+    j_ours = jax.jit(c_j.__call__)
+    others = {k: v for k, v in jenv.items() if k != wrt}
+    j_hess = jax.jit(jax.hessian(lambda v, o: jf({**o, wrt: v})))
+
+    def ours():
+        return jax.block_until_ready(j_ours(jenv))
+
+    def theirs():
+        return jax.block_until_ready(j_hess(jenv[wrt], others))
+
+    return (
+        median_ratio(lambda: c_np(env), closed, repeats),
+        median_ratio(lambda: c_t(tenv), closed, repeats),
+        median_ratio(ours, closed, repeats),
+        median_ratio(ours, theirs, repeats),
+    )
 
 
 def dask_run(N=20_000_000, d=8, chunk=500_000, limit=2**30):

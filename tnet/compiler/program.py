@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..contract import Plan, plan_contraction
+from ..contract import Plan, _pair_kernel, plan_contraction
 from ..errors import CompileError, ShapeError
 from ..evaluate import _prepare
 from ..expr import Apply, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
@@ -96,6 +96,10 @@ def _key(value: Any) -> Hashable:
     return value
 
 
+class _Miss(Exception):  # noqa: N818 - control flow inside this module, never raised to users
+    """A dry-run emit found no operation already computed."""
+
+
 class _Builder:
     """Emits ops with value numbering; `value[e]` is the name holding expression e."""
 
@@ -109,12 +113,15 @@ class _Builder:
         self.value: dict[Expr, str] = {}
         self.inputs: dict[str, Shape] = {}
         self.plans: list[tuple[str, Plan]] = []
+        self.dry_run = False  # emit only finds operations already computed (raises _Miss)
 
     def emit(self, kind: str, args: Sequence[str], out_shape: Shape, *, out: str | None = None, **params: Any) -> str:
         key = (kind, tuple(args), tuple((k, _key(v)) for k, v in sorted(params.items())))
         hit = self.seen.get(key)
         if hit is not None:
             return hit
+        if self.dry_run:
+            raise _Miss
         name = out or f"t{len(self.steps)}"
         self.steps.append(Op(name, kind, tuple(args), tuple(sorted(params.items())), out_shape))
         self.seen[key] = name
@@ -220,7 +227,10 @@ def _(net: Network, b: _Builder) -> str:
     out_shape = b.shape(net)
     if not names:  # only Ones and Deltas, all folded away: a constant
         return b.emit("full", (), out_shape, value=prep.coef, shape=out_shape)
-    plan = plan_contraction(prep.legs, prep.contracted_output, sizes, **b.plan_options)
+    legs = [tuple(leg) for leg in prep.legs]
+    if b.lowering == "kernels":
+        names, legs = _reuse_computed_pairs(b, names, legs, prep.contracted_output, sizes)
+    plan = plan_contraction(legs, prep.contracted_output, sizes, **b.plan_options)
     b.plans.append((_describe(prep), plan))
     current: dict[int, str] = dict(enumerate(names))
     for step in plan.steps:
@@ -245,6 +255,42 @@ def _(net: Network, b: _Builder) -> str:
         if kept != out_shape:
             result = b.emit("broadcast", [result], out_shape, shape=out_shape)
     return result
+
+
+def _reuse_computed_pairs(
+    b: _Builder, names: list[str], legs: list[tuple[int, ...]], output: tuple[int, ...], sizes: dict[Hashable, int]
+) -> tuple[list[str], list[tuple[int, ...]]]:
+    """Contract first the pairs of operands whose product another network already computed
+    (a product that one result shares and another inlined): each such pair becomes one operand,
+    and the planner orders the rest."""
+    size_of = [sizes.get(e, 1) for e in range(max((max(leg, default=-1) for leg in legs), default=-1) + 1)]
+    found = True
+    while found and len(names) > 2:
+        found = False
+        for i in range(len(names)):
+            for j in range(len(names)):
+                if i == j or not set(legs[i]) & set(legs[j]) or len(set(legs[i])) < len(legs[i]):
+                    continue
+                if len(set(legs[j])) < len(legs[j]):
+                    continue
+                others = set(output).union(*(set(leg) for k, leg in enumerate(legs) if k not in (i, j)))
+                kept = frozenset((set(legs[i]) | set(legs[j])) & others)
+                edges, kernel = _pair_kernel(legs[i], legs[j], kept, size_of)
+                b.dry_run = True
+                try:
+                    value = _pair(b, names[i], names[j], kernel)
+                except _Miss:
+                    continue
+                finally:
+                    b.dry_run = False
+                rest = [k for k in range(len(names)) if k not in (i, j)]
+                names = [names[k] for k in rest] + [value]
+                legs = [legs[k] for k in rest] + [tuple(edges)]
+                found = True
+                break
+            if found:
+                break
+    return names, legs
 
 
 def _describe(prep: Any) -> str:
