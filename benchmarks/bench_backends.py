@@ -241,7 +241,8 @@ def main() -> None:
         print(f"| {N}, {d} | {separate_vs_joint(N, d, 3 if quick else 7):.2f} |", flush=True)
     print()
     print(
-        "| Hessian (n = 64) | numpy / closed form | torch / closed form | jax / closed form | jax / jax.jit(jax.hessian) |"
+        "| Hessian (n = 64) | numpy / closed form | torch / closed form | jax / closed form "
+        "| jax / jax.jit(jax.hessian) |"
     )
     print("|---|---|---|---|---|")
     for name, r in hessians(64, 3 if quick else 7):
