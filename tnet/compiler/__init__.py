@@ -55,6 +55,7 @@ class Specialization:
     source: str
     function: Any
     params: list[str]  # the variable name of each positional parameter of `function`
+    applies: bool  # whether it applies functions (numpy's warnings are then silenced, as in evaluate)
 
 
 class Compiled:
@@ -113,10 +114,7 @@ class Compiled:
             spec = last[1]
         args = [given[name] for name in spec.params]
         if self.backend.name == "numpy":
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                values = spec.function(*map(np.asarray, args))
-            # results are the caller's to modify: no read-only views (broadcasts, constants) escape
-            values = [v if v.flags.writeable else np.array(v) for v in map(np.asarray, values)]
+            values = _run_numpy(spec, list(map(np.asarray, args)))
         else:
             values = spec.function(*args)
         return values[0] if self._single else values
@@ -224,7 +222,8 @@ def generate(
     except ImportError as err:
         raise CompileError(f"the {backend.name} backend needs its library ({err}); {_INSTALL[backend.name]}") from None
     params = [dict(op.params)["name"] for op in program.steps if op.kind == "input"]
-    return Specialization(sizes, program, source, namespace[name], params)
+    applies = any(op.kind == "apply" for op in program.steps)
+    return Specialization(sizes, program, source, namespace[name], params, applies)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,10 +302,7 @@ def evaluate(
         runs.by_sizes[key] = spec
         while len(runs.by_sizes) > SPECIALIZATIONS:
             runs.by_sizes.popitem(last=False)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        values = spec.function(*[bind.arrays[name] for name in spec.params])
-    # results are the caller's to modify: no read-only views (broadcasts, constants) escape
-    values = [v if v.flags.writeable else np.array(v) for v in map(np.asarray, values)]
+    values = _run_numpy(spec, [bind.arrays[name] for name in spec.params])
     return values[0] if isinstance(e_or_list, Expr) else values
 
 
@@ -341,6 +337,17 @@ def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is bu
     return Compiled(
         roots, BACKENDS[backend], single=single, name=name, sizes=dict(sizes or {}), plan_options=plan_options
     )
+
+
+def _run_numpy(spec: Specialization, args: list[np.ndarray]) -> list[np.ndarray]:
+    """Run numpy code: a function's overflow or log(0) gives inf or nan without a warning, as in
+    `evaluate`; the results are the caller's to modify (no read-only views escape)."""
+    if spec.applies:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = spec.function(*args)
+    else:
+        values = spec.function(*args)
+    return [v if type(v) is np.ndarray and v.flags.writeable else np.array(v) for v in values]
 
 
 def _named(bindings: Mapping[Any, Any] | None, arrays: Mapping[str, Any]) -> dict[str, Any]:

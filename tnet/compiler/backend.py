@@ -130,6 +130,8 @@ class Backend:
         if isinstance(fn, PowerFunction):
             p = fn.exponent
             if p.is_integer():
+                if p == -1:
+                    return f"1.0 / {x}"
                 return f"{x} ** {int(p)}" if p >= 0 else f"1.0 / {x} ** {int(-p)}"
             return f"{x} ** {p!r}"
         entry = self.functions.get(fn.name)

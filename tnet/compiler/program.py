@@ -376,7 +376,8 @@ def build_program(
     for e in walk(roots):
         b.value[e] = _lower(e, b)
     outputs = [b.value[r] for r in roots]
-    steps = _live_steps(_implicit_broadcasts(b.steps, set(outputs)), outputs)
+    steps = _factor_common_products(_implicit_broadcasts(b.steps, set(outputs)), set(outputs), len(b.steps))
+    steps = _live_steps(steps, outputs)
     return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
 
 
@@ -402,6 +403,38 @@ def _implicit_broadcasts(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
     if not implicit:
         return list(steps)
     return [Op(op.out, op.kind, tuple(implicit.get(a, a) for a in op.args), op.params, op.shape) for op in steps]
+
+
+def _factor_common_products(steps: Sequence[Op], outputs: set[str], fresh: int) -> list[Op]:
+    """Distribute backwards: c_1 (x ⊙ v_1) + c_2 (x ⊙ v_2) + ... = x ⊙ (c_1 v_1 + c_2 v_2 + ...),
+    when each product is used only by the sum and the v_k have one shape (a Hessian's terms
+    that scale the same matrix by different vectors: one large temporary instead of one per
+    term)."""
+    users: dict[str, int] = {}
+    for op in steps:
+        for a in op.args:
+            users[a] = users.get(a, 0) + 1
+    made = {op.out: op for op in steps}
+    out: list[Op] = []
+    for op in steps:
+        products = [made.get(a) for a in op.args]
+        if (
+            op.kind == "combine"
+            and len(set(op.args)) == len(op.args)
+            and all(p is not None and p.kind == "mul" and users[p.out] == 1 and p.out not in outputs for p in products)
+        ):
+            muls = [p for p in products if p is not None]
+            common = set(muls[0].args).intersection(*(set(p.args) for p in muls[1:]))
+            for c in sorted(common):
+                rest = [p.args[1] if p.args[0] == c else p.args[0] for p in muls]
+                if all(p.args.count(c) == 1 for p in muls) and len({made[r].shape for r in rest}) == 1:
+                    inner = f"t{fresh}"
+                    fresh += 1
+                    out.append(Op(inner, "combine", tuple(rest), op.params, made[rest[0]].shape))
+                    op = Op(op.out, "mul", (c, inner), (), op.shape)
+                    break
+        out.append(op)
+    return out
 
 
 def _live_steps(steps: Sequence[Op], outputs: Sequence[str]) -> list[Op]:
