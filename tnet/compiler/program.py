@@ -37,6 +37,10 @@ from ..network import Network, einsum_letters
 
 Shape = tuple[int, ...]
 
+#: networks of up to this many operands look for operand pairs already computed elsewhere (the
+#: search tries every ordered pair, again after each hit)
+_REUSE_LIMIT = 16
+
 
 @dataclass(frozen=True)
 class Op:
@@ -228,7 +232,7 @@ def _(net: Network, b: _Builder) -> str:
     if not names:  # only Ones and Deltas, all folded away: a constant
         return b.emit("full", (), out_shape, value=prep.coef, shape=out_shape)
     legs = [tuple(leg) for leg in prep.legs]
-    if b.lowering == "kernels":
+    if b.lowering == "kernels" and len(names) <= _REUSE_LIMIT:
         names, legs = _reuse_computed_pairs(b, names, legs, prep.contracted_output, sizes)
     plan = plan_contraction(legs, prep.contracted_output, sizes, **b.plan_options)
     b.plans.append((_describe(prep), plan))
