@@ -50,14 +50,16 @@ class TorchBackend(Backend):
     def delta(self, n: int, order: int) -> str:
         return f"torch.eye({n}, **new)" if order == 2 else super().delta(n, order)
 
+    # constant tensors are one element expanded (zero strides): no memory, no work, like numpy's
+    # broadcast_to
     def ones(self, shape: tuple[int, ...]) -> str:
-        return f"torch.ones({shape!r}, **new)"
+        return f"torch.ones((), **new).expand({shape!r})"
 
     def zeros(self, shape: tuple[int, ...]) -> str:
-        return f"torch.zeros({shape!r}, **new)"
+        return f"torch.zeros((), **new).expand({shape!r})"
 
     def full(self, value: Any, shape: tuple[int, ...]) -> str:
-        return f"torch.full({shape!r}, {value!r}, **new)"
+        return f"torch.full((), {value!r}, **new).expand({shape!r})"
 
     def transpose(self, x: str, perm: tuple[int, ...]) -> str:
         return f"{x}.permute({perm!r})"
