@@ -269,7 +269,7 @@ def _reuse_computed_pairs(
     and the planner orders the rest."""
     size_of = [sizes.get(e, 1) for e in range(max((max(leg, default=-1) for leg in legs), default=-1) + 1)]
     found = True
-    while found and len(names) > 2:
+    while found and len(names) >= 2:
         found = False
         for i in range(len(names)):
             for j in range(len(names)):
@@ -279,14 +279,22 @@ def _reuse_computed_pairs(
                     continue
                 others = set(output).union(*(set(leg) for k, leg in enumerate(legs) if k not in (i, j)))
                 kept = frozenset((set(legs[i]) | set(legs[j])) & others)
-                edges, kernel = _pair_kernel(legs[i], legs[j], kept, size_of)
-                b.dry_run = True
-                try:
-                    value = _pair(b, names[i], names[j], kernel)
-                except _Miss:
+                # the product as this network would take it, or with the shared edges kept (an
+                # element-wise product that another network computed before summing elsewhere)
+                hit = None
+                for keep in (kept, kept | (set(legs[i]) & set(legs[j]))):
+                    edges, kernel = _pair_kernel(legs[i], legs[j], frozenset(keep), size_of)
+                    b.dry_run = True
+                    try:
+                        hit = _pair(b, names[i], names[j], kernel), edges
+                        break
+                    except _Miss:
+                        continue
+                    finally:
+                        b.dry_run = False
+                if hit is None:
                     continue
-                finally:
-                    b.dry_run = False
+                value, edges = hit
                 rest = [k for k in range(len(names)) if k not in (i, j)]
                 names = [names[k] for k in rest] + [value]
                 legs = [legs[k] for k in rest] + [tuple(edges)]
