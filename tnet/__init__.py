@@ -16,6 +16,7 @@ from .errors import (
     BindingError,
     ContractionError,
     DifferentiationError,
+    LimitError,
     ParseError,
     RenderError,
     ShapeError,
@@ -63,7 +64,7 @@ def clear_caches() -> None:
 
 __all__ = [
     "Apply", "AxisError", "BindingError", "Constant", "ContractionError", "Delta", "Differential",
-    "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "PowerFunction",
+    "DifferentiationError", "Expr", "LimitError", "Function", "Network", "Ones", "ParseError", "PowerFunction",
     "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
     "cdot_k", "clear_caches", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
     "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
