@@ -77,7 +77,7 @@ class _Translator:
             return f"<{tag}>{base}{self.row('}')}</{tag}>"
         parts = []
         while self.peek() in ("-", "+", "⊙") and self.peek():
-            parts.append(f"<mo>{escape(self.peek())}</mo>")
+            parts.append(f"<mo>{escape('−' if self.peek() == '-' else self.peek())}</mo>")
             self.pos += 1
         parts.append(self.item())
         return f"<{tag}>{base}<mrow>{''.join(parts)}</mrow></{tag}>"
