@@ -174,7 +174,9 @@ def test_round_trip_of_derivatives(text, decl):
     for x in f.variables.values():
         g = tnet.grad(f.expr, x)
         back = parse_matrix(g.to_matrix(), **f.variables)
-        np.testing.assert_allclose(tnet.evaluate(back, values, allow_unknown=True), tnet.evaluate(g, values), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            tnet.evaluate(back, values, allow_unknown=True), tnet.evaluate(g, values), rtol=1e-9, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("text, decl", GALLERY_FORMULAS)
