@@ -18,7 +18,8 @@ import numpy as np
 from .diff import grad, hessian, jacobian
 from .errors import LimitError, TnetError
 from .evaluate import evaluate
-from .expr import Expr, walk
+from .expr import Expr, Sum, Variable, walk
+from .network import Network
 from .notation import to_bracket, to_latex, to_matrix
 from .notation.formula_in import Formula, parse_formula
 from .notation.mathml_out import to_mathml
@@ -88,7 +89,16 @@ class Result:
 
 
 def _size(e: Expr) -> int:
-    return len(walk([e]))
+    """The size of an expression: its distinct sub-expressions, a product term counted by its
+    node occurrences and a sum by its terms."""
+    return sum(
+        len(n.nodes) if isinstance(n, Network) else len(n.terms_) if isinstance(n, Sum) else 1 for n in walk([e])
+    )
+
+
+def _occurrences(e: Expr, x: Variable) -> int:
+    """How many times x occurs in e's product terms and function arguments."""
+    return sum(n.nodes.count(x) if isinstance(n, Network) else 0 for n in walk([e])) + (e is x)
 
 
 def derive(
@@ -107,7 +117,9 @@ def derive(
         raise ValueError(f"unknown kind {kind!r} ({', '.join(KINDS)})")
     for what, t in (("formula", text), ("declarations", declarations)):
         if len(t) > bounds.max_text:
-            raise LimitError(f"the {what} is {len(t)} characters long; the limit is {bounds.max_text}")
+            raise LimitError(
+                f"too long: the {what} {'have' if what.endswith('s') else 'has'} {len(t)} characters; the limit is {bounds.max_text}"
+            )
     formula = parse_formula(text, declarations)
     nodes = _size(formula.expr)
     if nodes > bounds.max_nodes:
@@ -122,6 +134,12 @@ def derive(
     result = Result(formula)
     for name in names:
         x = formula.variables[name]
+        estimate = nodes * _occurrences(formula.expr, x) * (2 if kind == "hessian" else 1)
+        if estimate > bounds.max_derivative_nodes:  # each occurrence of x gives one term of the size of f
+            raise LimitError(
+                f"the {kind} by {name} would have about {estimate} nodes ({nodes} nodes in the formula, "
+                f"{name} occurs {_occurrences(formula.expr, x)} times); the limit is {bounds.max_derivative_nodes}"
+            )
         if kind == "gradient":
             d = grad(formula.expr, x)
         elif kind == "jacobian":
