@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import TnetError
 from .notation.mathml_out import to_mathml
-from .workbench import KINDS, Bounds, check_all, derive, drawings
+from .workbench import KINDS, Bounds, check_all, derive, drawings, too_long
 
 flask: Any
 try:  # an optional extra: the rest of tnet works without it
@@ -131,7 +131,7 @@ def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -
         formula, decl, wrt, kind = q.get("f", ""), q.get("decl", ""), q.get("wrt", ""), q.get("kind", "gradient")
         for what, text in (("formula", formula), ("declarations", decl), ("variables", wrt)):
             if len(text) > bounds.max_text:
-                message = f"too long: the {what} {'have' if what.endswith('s') else 'has'} {len(text)} characters; the limit is {bounds.max_text}"
+                message = too_long(what, len(text), bounds.max_text)
                 return flask.jsonify({"ok": False, "error": message}), 413
         if not formula.strip():
             return flask.jsonify({"ok": False, "error": "type a formula, e.g. x'*A*x"}), 400

@@ -88,6 +88,12 @@ class Result:
     derivatives: list[Derivative] = field(default_factory=list)
 
 
+def too_long(what: str, length: int, limit: int) -> str:
+    """The message for a text beyond its bound."""
+    verb = "have" if what.endswith("s") else "has"
+    return f"too long: the {what} {verb} {length} characters; the limit is {limit}"
+
+
 def _size(e: Expr) -> int:
     """The size of an expression: its distinct sub-expressions, a product term counted by its
     node occurrences and a sum by its terms."""
