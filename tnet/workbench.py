@@ -123,9 +123,7 @@ def derive(
         raise ValueError(f"unknown kind {kind!r} ({', '.join(KINDS)})")
     for what, t in (("formula", text), ("declarations", declarations)):
         if len(t) > bounds.max_text:
-            raise LimitError(
-                f"too long: the {what} {'have' if what.endswith('s') else 'has'} {len(t)} characters; the limit is {bounds.max_text}"
-            )
+            raise LimitError(too_long(what, len(t), bounds.max_text))
     formula = parse_formula(text, declarations)
     nodes = _size(formula.expr)
     if nodes > bounds.max_nodes:
