@@ -91,10 +91,20 @@ def _worker(connection: Any, args: tuple) -> None:
         connection.close()
 
 
+def _context() -> Any:
+    """The way children are started: forkserver where there is one (a clean process, started
+    once, that has imported tnet: forking the threaded server itself could copy a held lock),
+    else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tnet.web"])
+    return context
+
+
 def _bounded(args: tuple, timeout: float) -> dict[str, Any]:
     """derivation_payload(*args) in a child process, stopped after `timeout` seconds."""
-    methods = multiprocessing.get_all_start_methods()
-    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = _context()
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_worker, args=(send, args), daemon=True)
     child.start()
