@@ -58,7 +58,11 @@ class _Translator:
                 self.pos += 1
                 break
             if ch.isspace():
-                self.pos += 1
+                run = self.pos
+                while self.peek().isspace():
+                    self.pos += 1
+                if self.pos - run >= 2:  # a wide gap, as between the parts of a formula
+                    items.append('<mspace width="1em"/>')
             elif ch in "^_" and items:
                 self.pos += 1
                 items[-1] = self.script(items[-1], "msup" if ch == "^" else "msub")
