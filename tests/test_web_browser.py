@@ -95,8 +95,10 @@ class Browser:
 
     def goto(self, url: str) -> None:
         self.call("Page.navigate", {"url": url}, session=True)
-        self.js("new Promise(r => { const ok = () => document.readyState === 'complete' && document.getElementById('go');"
-                " const t = setInterval(() => { if (ok()) { clearInterval(t); r(true); } }, 50); })")  # fmt: skip
+        ready = "document.readyState === 'complete' && document.getElementById('go')"
+        self.js(
+            f"new Promise(r => {{ const t = setInterval(() => {{ if ({ready}) {{ clearInterval(t); r(true); }} }}, 50); }})"
+        )
 
     def wait_for_answer(self) -> str:
         """Waits until the page says done or error (the status line); returns it."""
