@@ -8,10 +8,10 @@ a subprocess `python -m gallery --out DIR` from the checkout, as `make gallery` 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest

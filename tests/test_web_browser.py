@@ -97,7 +97,7 @@ class Browser:
         self.call("Page.navigate", {"url": url}, session=True)
         ready = "document.readyState === 'complete' && document.getElementById('go')"
         self.js(
-            f"new Promise(r => {{ const t = setInterval(() => {{ if ({ready}) {{ clearInterval(t); r(true); }} }}, 50); }})"
+            f"new Promise(r => {{ const t = setInterval(() => {{ if ({ready}) {{ clearInterval(t); r(true); }} }}, 50); }})"  # noqa: E501
         )
 
     def wait_for_answer(self) -> str:

@@ -21,8 +21,8 @@ from .bracket_in import parse
 from .bracket_out import to_bracket, to_latex
 from .describe import describe
 from .einsum_in import einsum, parse_einsum
-from .matrix_in import eval_matrix, parse_matrix
 from .mathml_out import to_mathml
+from .matrix_in import eval_matrix, parse_matrix
 from .matrix_out import to_matrix
 from .names import format_number, leaves
 
