@@ -126,7 +126,10 @@ def _bounded(args: tuple, timeout: float) -> dict[str, Any]:
 
 
 def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """The Flask application: GET / (the page) and GET /api/derive?f=&decl=&wrt=&kind=."""
+    """The Flask application: GET / (the page) and GET /api/derive?f=&decl=&wrt=&kind=, which
+    answers {"ok": true, ...} or {"ok": false, "error": message} (status 200: the browser logs
+    no error for a formula that is wrong), and 400 or 413 for a request without a formula, with
+    an unknown kind or beyond the length bound."""
     if flask is None:
         raise TnetError("the web page needs Flask: pip install 'tnet-calculus[web]' (or pip install flask)")
     bounds = bounds or Bounds()
@@ -148,7 +151,7 @@ def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -
         if kind not in KINDS:
             return flask.jsonify({"ok": False, "error": f"unknown kind {kind!r} ({', '.join(KINDS)})"}), 400
         payload = _bounded((formula, decl, wrt, kind, bounds), timeout)
-        return flask.jsonify(payload), 200 if payload["ok"] else 422
+        return flask.jsonify(payload)  # a formula that cannot be derived is an answer too: {"ok": false}
 
     app.add_url_rule("/", "page", page, methods=["GET"])
     app.add_url_rule("/api/derive", "derive", api, methods=["GET"])
