@@ -5,6 +5,7 @@ answered with a clear message, and the server keeps answering."""
 
 from __future__ import annotations
 
+import inspect
 import time
 import xml.etree.ElementTree as ET
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import tnet
+from tnet import cli, web
 from tnet.notation import parse_matrix
 from tnet.notation.formula_in import parse_formula
 from tnet.web import create_app
@@ -89,3 +91,14 @@ def test_time_bound():
     assert time.monotonic() - start < 12
     assert not data["ok"] and "took longer than 3 seconds" in data["error"]
     assert slow.get("/api/derive", query_string={"f": "x'*y"}).get_json()["ok"]  # and it still answers
+
+
+def test_loopback_by_default():
+    assert inspect.signature(web.serve).parameters["host"].default == "127.0.0.1"
+    assert cli._parser().parse_args(["serve"]).host == "127.0.0.1"
+
+
+def test_very_long_chain_is_a_clear_message(client):
+    data = client.get("/api/derive", query_string={"f": "+".join(["x"] * 999)}).get_json()
+    assert not data["ok"]
+    assert "too many operators in one chain" in data["error"] or "nodes; the limit is" in data["error"]

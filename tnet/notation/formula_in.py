@@ -50,6 +50,7 @@ MAX_LENGTH = 10_000  # characters of a formula or of its declarations
 BUILTINS = ("tr", "sum", "diag", "norm2", "norm1")
 _KINDS = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 2}
 _FRESH = ("n", "m", "p", "q", "r", "s", "k", "l")
+_TOO_DEEP = "the formula is nested too deeply, or has too many operators in one chain, to be read"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -648,7 +649,7 @@ def parse_formula(text: str, declarations: str | Mapping[str, Declaration] = "",
     try:
         inference.infer(tree)
     except RecursionError:
-        raise ParseError("the formula is nested too deeply", text, None) from None
+        raise ParseError(_TOO_DEEP, text, None) from None
     final = inference.resolve()
     variables: dict[str, Variable] = {}
     for name, t in inference.names.items():
@@ -657,5 +658,5 @@ def parse_formula(text: str, declarations: str | Mapping[str, Declaration] = "",
     try:
         expr = builder.expr(builder.build(tree))
     except RecursionError:
-        raise ParseError("the formula is nested too deeply", text, None) from None
+        raise ParseError(_TOO_DEEP, text, None) from None
     return Formula(text, expr, variables, dict(inference.kinds))
