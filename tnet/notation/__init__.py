@@ -21,6 +21,7 @@ from .bracket_in import parse
 from .bracket_out import to_bracket, to_latex
 from .describe import describe
 from .einsum_in import einsum, parse_einsum
+from .formula_in import parse_formula
 from .mathml_out import to_mathml
 from .matrix_in import eval_matrix, parse_matrix
 from .matrix_out import to_matrix
@@ -34,6 +35,7 @@ __all__ = [
     "leaves",
     "parse",
     "parse_einsum",
+    "parse_formula",
     "parse_matrix",
     "to_bracket",
     "to_latex",

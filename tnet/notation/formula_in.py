@@ -43,7 +43,7 @@ from ..ops import add, diag, divide, kron, matmul, multiply, power, subtract, tr
 from ..ops import sum as tsum
 from .scan import NUMBER, Scanner, number_value
 
-__all__ = ["Formula", "parse_declarations", "parse_formula"]
+__all__ = ["Declaration", "Formula", "parse_declarations", "parse_formula"]
 
 MAX_LENGTH = 10_000  # characters of a formula or of its declarations
 #: functions of the language that are not registered tnet Functions
