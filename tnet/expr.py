@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import numbers
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -34,19 +35,32 @@ Shape = tuple[Size, ...]
 
 #: (class, structural key) -> the one live expression with that structure (weak values)
 _TABLE: weakref.WeakValueDictionary[tuple[type, tuple[Any, ...]], Expr] = weakref.WeakValueDictionary()
+#: guards `_TABLE` and the `derived_from` records: threads that build the same new expression at
+#: once get one object (docs/design.md, "Thread safety")
+_LOCK = threading.Lock()
 
 
 def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
     full = (cls, key)
-    found = _TABLE.get(full)
-    if found is not None:
-        return found
-    obj: Any = object.__new__(cls)
-    obj._key = key
-    obj.derived_from = frozenset()
-    build(obj)
-    _TABLE[full] = obj
+    with _LOCK:
+        found = _TABLE.get(full)
+        if found is not None:
+            return found
+        obj: Any = object.__new__(cls)
+        object.__setattr__(obj, "derived_from", frozenset())
+        build(obj)
+        object.__setattr__(obj, "_key", key)  # from here on the object is frozen (Expr.__setattr__)
+        _TABLE[full] = obj
+        return obj
+
+
+def _rebuild(cls: type, args: tuple, derived: frozenset[Variable]) -> Any:
+    """The expression `cls(*args)`, with its derived-from record: how pickle rebuilds one, so
+    that an unpickled expression is the very object of its structure in this process."""
+    obj = cls(*args)
+    if derived:
+        mark_derived([obj], derived)
     return obj
 
 
@@ -141,8 +155,30 @@ class Expr:
         """A short human name used in error messages and drawings."""
         return type(self).__name__
 
-    def __reduce__(self):  # pragma: no cover - pickling would break hash-consing
-        raise TypeError("tnet expressions are hash-consed and cannot be pickled")
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            object.__getattribute__(self, "_key")
+        except AttributeError:  # still being built by _intern
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"tnet expressions are immutable: cannot set {name!r} on {self.label}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"tnet expressions are immutable: cannot delete {name!r} from {self.label}")
+
+    def _args(self) -> tuple[Any, ...]:
+        """The constructor arguments that rebuild this expression (for pickle)."""
+        raise TypeError(f"{type(self).__name__} cannot be pickled")  # pragma: no cover
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle rebuilds through the constructor, so hash-consing holds after unpickling."""
+        return (_rebuild, (type(self), self._args(), self.derived_from))
+
+    def __copy__(self) -> Expr:  # immutable and hash-consed: a copy is the object itself
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Expr:
+        return self
 
     def __bool__(self) -> bool:
         return True
@@ -271,6 +307,9 @@ class Variable(Leaf):
 
         return _intern(cls, (name, checked), build)
 
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.shape)
+
     @property
     def label(self) -> str:
         return self.name
@@ -289,6 +328,9 @@ class Differential(Variable):
             obj.shape = of.shape
 
         return _intern(cls, (of,), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.of,)
 
 
 class Constant(Leaf):
@@ -311,6 +353,9 @@ class Constant(Leaf):
             obj.shape = value.shape
 
         return _intern(cls, (name, value.shape, value.dtype.str, digest), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.value)
 
     @property
     def label(self) -> str:
@@ -339,6 +384,9 @@ class Delta(Leaf):
 
         return _intern(cls, (size, order), build)
 
+    def _args(self) -> tuple[Any, ...]:
+        return (self.size, self.order)
+
     @property
     def label(self) -> str:
         return "I" if self.order == 2 else "δ"
@@ -356,6 +404,9 @@ class Ones(Leaf):
             obj.shape = checked
 
         return _intern(cls, checked, build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -375,6 +426,9 @@ class Zero(Leaf):
 
         return _intern(cls, checked, build)
 
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
+
     @property
     def label(self) -> str:
         return "0"
@@ -391,6 +445,9 @@ class Hole(Leaf):
             obj.shape = tuple(shape)
 
         return _intern(cls, tuple(shape), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -428,6 +485,9 @@ class Sum(Expr):
 
         return _intern(cls, terms, build)
 
+    def _args(self) -> tuple[Any, ...]:
+        return (self.terms_,)
+
     @property
     def children(self) -> tuple[Expr, ...]:
         return tuple(t for _, t in self.terms_)
@@ -461,6 +521,9 @@ class Apply(Expr):
             obj.shape = shape
 
         return _intern(cls, (fn, arg, axes), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.arg, self.axes)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -503,9 +566,10 @@ def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
         origin.update(variables([s]))
         origin.update(s.derived_from)
     frozen = frozenset(origin)
-    for r in results:
-        if not frozen <= r.derived_from:
-            r.derived_from = r.derived_from | frozen
+    with _LOCK:
+        for r in results:
+            if not frozen <= r.derived_from:
+                object.__setattr__(r, "derived_from", r.derived_from | frozen)
 
 
 def walk(roots: Iterable[Expr]) -> list[Expr]:

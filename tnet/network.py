@@ -94,6 +94,9 @@ class Network(Expr):
 
         return _intern(cls, (nodes, canon_legs, canon_sizes, canon_out, coef), build)
 
+    def _args(self) -> tuple[Any, ...]:
+        return (self.nodes, self.legs, self.output, dict(enumerate(self.sizes)), self.coef)
+
     @property
     def children(self) -> tuple[Expr, ...]:
         return self.nodes

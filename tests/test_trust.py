@@ -1,0 +1,154 @@
+"""Issue 9: never a silent wrong answer. One test per numbered item of the issue (the item's
+number is in the test's name), plus the dtype, thread-safety, memory and pickling policies of
+docs/design.md."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import tnet
+from tnet.contract import sum_dtype
+from tnet.errors import BindingError, ShapeError
+
+
+# -- 1: reductions of bool and small integers promote as numpy.sum -----------------------------
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int16, np.int32, np.uint8, np.int64])
+def test_1_reductions_promote_as_numpy_sum(dtype):
+    x = tnet.Variable("x", 3)
+    A = tnet.Variable("A", 3, 3)
+    xs = np.array([1, 1, 0], dtype) if dtype is np.bool_ else np.array([100, 100, 100], dtype)
+    As = np.full((3, 3), 1 if dtype is np.bool_ else 100, dtype)
+    got = tnet.evaluate(tnet.sum(x), {"x": xs})
+    assert got == np.sum(xs) and got.dtype == np.sum(xs).dtype
+    got = tnet.evaluate(tnet.trace(A), {"A": As})
+    assert got == np.trace(As.astype(sum_dtype(As.dtype)))
+    got = tnet.evaluate(A @ A, {"A": As})
+    np.testing.assert_array_equal(got, As.astype(np.int64) @ As.astype(np.int64))
+    assert got.dtype == sum_dtype(As.dtype)
+
+
+def test_1_sum_dtype_matches_numpy_sum():
+    for dt in [
+        np.bool_,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint32,
+        np.float16,
+        np.float32,
+        np.complex64,
+    ]:
+        assert sum_dtype(np.dtype(dt)) == np.sum(np.zeros(2, dt)).dtype
+
+
+# -- 3: a size name unified with a fixed size must be bound to it ------------------------------
+def test_3_size_name_bound_to_one_is_refused_with_both_sizes():
+    x, z = tnet.Variable("x", "n"), tnet.Variable("z", 3)
+    f = tnet.sum((x + z) ** 2)
+    vals = {"x": np.array([5.0]), "z": np.array([0.0, 1, 2])}
+    with pytest.raises(ShapeError, match=r"'n' is bound to 1.*equal to 3"):
+        tnet.evaluate(tnet.grad(f, x), vals)
+    with pytest.raises(ShapeError, match=r"'n' is bound to 1.*equal to 3"):
+        tnet.evaluate(f, vals)
+    y = tnet.Variable("y", "m")
+    with pytest.raises(ShapeError, match=r"'m' is bound to 1.*equal to 3"):
+        tnet.evaluate(y * z, {"y": np.ones(1), "z": np.ones(3)})
+    ok = {"x": np.array([5.0, 1, 1]), "z": np.array([0.0, 1, 2])}
+    np.testing.assert_allclose(tnet.evaluate(tnet.grad(f, x), ok), 2 * (ok["x"] + ok["z"]))
+
+
+# -- 4: results never alias inputs -----------------------------------------------------------
+def test_4_results_never_alias_inputs():
+    x = tnet.Variable("x", 3)
+    A = tnet.Variable("A", 2, 3)
+    a, B = np.arange(3.0), np.arange(6.0).reshape(2, 3)
+    for e, b in [(x, {"x": a}), (A, {"A": B}), (A.T, {"A": B}), (tnet.transpose(A), {"A": B}), (1 * x, {"x": a})]:
+        out = tnet.evaluate(e, b)
+        assert out.flags.writeable
+        for arr in b.values():
+            assert not np.shares_memory(out, arr)
+        out[...] = -7
+    np.testing.assert_array_equal(a, np.arange(3.0))
+    np.testing.assert_array_equal(B, np.arange(6.0).reshape(2, 3))
+
+
+# -- 6: sizes from every binding, and sizes= ---------------------------------------------------
+def test_6_sizes_from_derived_bindings_and_sizes_argument():
+    x = tnet.Variable("x", "n")
+    X = tnet.Variable("X", "n", "n")
+    np.testing.assert_allclose(tnet.evaluate(tnet.hessian(x @ x, x), {"x": np.ones(3)}), 2 * np.eye(3))
+    np.testing.assert_allclose(tnet.evaluate(tnet.grad(tnet.trace(X), X), {"X": np.ones((3, 3))}), np.eye(3))
+    np.testing.assert_allclose(tnet.evaluate(tnet.jacobian(X, X), {X: np.ones((2, 2))}).shape, (2, 2, 2, 2))
+    np.testing.assert_allclose(tnet.evaluate(tnet.simplify(x**-1 * x), sizes={"n": 4}), np.ones(4))
+    with pytest.raises(BindingError, match=r"size 'n'.*sizes="):
+        tnet.evaluate(tnet.simplify(x**-1 * x))
+    with pytest.raises(BindingError, match="unknown variable 'q'"):
+        tnet.evaluate(x, {"x": np.ones(2), "q": np.ones(2)})
+    with pytest.raises(BindingError, match="sizes= maps"):
+        tnet.evaluate(tnet.Ones("n"), sizes={"n": True})
+
+
+# -- 7: two variables of one name ------------------------------------------------------------
+def test_7_same_name_bound_by_object_and_ambiguous_name_refused():
+    a, b = tnet.Variable("lin", 2), tnet.Variable("lin", 3)
+    e = tnet.sum(a) + 2 * tnet.sum(b)
+    assert tnet.evaluate(e, {a: np.ones(2), b: np.ones(3)}) == 8
+    with pytest.raises(BindingError, match=r"ambiguous.*\(2,\) and \(3,\)"):
+        tnet.evaluate(e, {"lin": np.ones(2)})
+    g = tnet.grad(e, b)
+    np.testing.assert_allclose(tnet.evaluate(g, {a: np.ones(2), b: np.ones(3)}), 2 * np.ones(3))
+
+
+# -- 8: sums of three or more terms with mixed dtypes ------------------------------------------
+@pytest.mark.parametrize("coef", [0.5, 2j, 3.0, -1.0])
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64, np.float32, np.float64, np.complex128])
+def test_8_sum_of_many_terms_mixed_dtypes(coef, dtype):
+    x, y, z = (tnet.Variable(n, 3) for n in "xyz")
+    xs, ys, zs = (np.array([1, 0, 1], dtype), np.array([1, 1, 0], dtype), np.array([0, 1, 1], dtype))
+    e = x + y + coef * z + x
+    got = tnet.evaluate(e, {"x": xs, "y": ys, "z": zs})
+    # coefficients are stored as Python floats; an integral one acts as a Python int (design.md)
+    c = int(coef.real) if coef == int(coef.real) else coef
+    want = np.sum([xs, ys, c * zs, xs], axis=0)
+    np.testing.assert_allclose(got, want)
+    assert got.dtype == want.dtype
+
+
+# -- 14: bad input gets a named error ----------------------------------------------------------
+def test_14_bad_bindings_named_errors():
+    x = tnet.Variable("x", 3)
+    with pytest.raises(BindingError, match="dtype <U1"):
+        tnet.evaluate(x, {"x": np.array(["a", "b", "c"])})
+    with pytest.raises(BindingError, match="dtype datetime64"):
+        tnet.evaluate(x, {"x": np.array(["2020-01-01"] * 3, dtype="datetime64[D]")})
+    with pytest.raises(BindingError, match="rectangular"):
+        tnet.evaluate(tnet.Variable("M", 2, 2), {"M": [[1, 2], [3]]})
+    with pytest.raises(BindingError, match="mapping"):
+        tnet.evaluate(x, [("x", np.ones(3))])  # type: ignore[arg-type]
+
+
+# -- 15: copy, deepcopy, pickle and immutability -----------------------------------------------
+def test_15_copy_pickle_and_immutability():
+    A = tnet.Variable("A", "n", 3)
+    x = tnet.Variable("x", 3)
+    e = tnet.sum(tnet.exp(A @ x) ** 2) + tnet.trace(tnet.Constant("C", np.eye(3)) @ (A.T @ A)) + tnet.Ones(3) @ x
+    g = tnet.grad(e, x)
+    for obj in (A, x, e, g, tnet.Delta("n", 3), tnet.Zero(2), tnet.softmax(A, 1)):
+        assert copy.copy(obj) is obj
+        assert copy.deepcopy(obj) is obj
+        assert pickle.loads(pickle.dumps(obj)) is obj
+    assert pickle.loads(pickle.dumps([e, g])) == [e, g]
+    with pytest.raises(AttributeError, match="immutable"):
+        x.name = "y"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del x.shape
+    assert x.name == "x"
+    unregistered = tnet.Function("mine", np.sin, register=False)
+    with pytest.raises(TypeError, match="not registered"):
+        pickle.dumps(tnet.apply(unregistered, x))
