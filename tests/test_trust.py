@@ -12,7 +12,7 @@ import pytest
 
 import tnet
 from tnet.contract import sum_dtype
-from tnet.errors import BindingError, ShapeError
+from tnet.errors import AxisError, BindingError, ShapeError
 
 
 # -- 1: reductions of bool and small integers promote as numpy.sum -----------------------------
@@ -152,3 +152,71 @@ def test_15_copy_pickle_and_immutability():
     unregistered = tnet.Function("mine", np.sin, register=False)
     with pytest.raises(TypeError, match="not registered"):
         pickle.dumps(tnet.apply(unregistered, x))
+
+
+# -- 12: det, logdet and inv at singular matrices ---------------------------------------------
+def _numeric_grad(f, m, eps=1e-6):
+    g = np.zeros_like(m)
+    for idx in np.ndindex(m.shape):
+        e = np.zeros_like(m)
+        e[idx] = eps
+        g[idx] = (f(m + e) - f(m - e)) / (2 * eps)
+    return g
+
+
+def test_12_det_gradient_is_the_adjugate_at_singular_matrices():
+    S = tnet.Variable("S", 3, 3)
+    rng = np.random.default_rng(1)
+    singular = np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])
+    for m in (singular, np.zeros((3, 3)), rng.normal(size=(3, 3))):
+        got = tnet.evaluate(tnet.grad(tnet.det(S), S), {"S": m})
+        np.testing.assert_allclose(got, _numeric_grad(np.linalg.det, m), atol=1e-7)
+    m = rng.normal(size=(4, 3, 3)) + 1j * rng.normal(size=(4, 3, 3))
+    want = np.linalg.det(m)[:, None, None] * np.linalg.inv(m)
+    np.testing.assert_allclose(tnet.evaluate(tnet.adj(tnet.Variable("B", 4, 3, 3)), {"B": m}), want, atol=1e-12)
+    # logdet and inv have no derivative at a singular matrix: NaN, as 1/0 has no finite value
+    assert np.isnan(tnet.evaluate(tnet.grad(tnet.logdet(S), S), {"S": singular})).all()
+    assert np.isnan(tnet.evaluate(tnet.inv(S), {"S": singular})).all()
+    batch = np.stack([singular, np.eye(3)])
+    got = tnet.evaluate(tnet.inv(tnet.Variable("T", 2, 3, 3)), {"T": batch})
+    assert np.isnan(got[0]).all() and np.allclose(got[1], np.eye(3))
+
+
+# -- 13: numbers too long for a float ----------------------------------------------------------
+@pytest.mark.parametrize("text", ["1" * 5000, "2" * 400 + " x", "(1e400+2j)"])
+def test_13_huge_numbers_are_parse_errors(text):
+    x = tnet.Variable("x", 3)
+    with pytest.raises(tnet.ParseError):
+        tnet.parse(text, x=x)
+    with pytest.raises(tnet.ParseError, match="does not fit a float"):
+        tnet.notation.parse_matrix(text, x=x)
+
+
+# -- 14: named errors, and numpy's negative axes ------------------------------------------------
+def test_14_named_errors_for_bad_arguments_and_empty_axes():
+    A = tnet.Variable("A", 2, 3)
+    with pytest.raises(AxisError, match="must be ints, got 1.0"):
+        tnet.permute(A, [1.0, 0.0])
+    with pytest.raises(AxisError, match="must be ints, got 1.0"):
+        tnet.sum(A, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="real exponent"):
+        A**2j  # noqa: B018
+    with pytest.raises(TypeError, match="dtype <U1"):
+        tnet.Constant("c", np.array(["a", "b"]))
+    with pytest.raises(ShapeError, match="rectangular"):
+        tnet.Constant("c", [[1, 2], [3]])
+    Av = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(tnet.evaluate(A.transpose(-1, -2), {"A": Av}), Av.transpose(-1, -2))
+    np.testing.assert_array_equal(tnet.evaluate(tnet.permute(A, [-1, 0]), {"A": Av}), Av.T)
+    z = tnet.Variable("z", 2, 0)
+    assert tnet.evaluate(tnet.softmax(z), {"z": np.zeros((2, 0))}).shape == (2, 0)
+    np.testing.assert_array_equal(tnet.evaluate(tnet.logsumexp(z), {"z": np.zeros((2, 0))}), [-np.inf, -np.inf])
+
+
+# -- 11: printers with NaN and infinite coefficients --------------------------------------------
+@pytest.mark.parametrize("c", [float("nan"), float("inf"), -float("inf")])
+def test_11_printers_take_nan_and_inf(c):
+    x = tnet.Variable("x", 3)
+    e = c * x + x
+    for text in (e.to_bracket(), e.to_latex(), e.to_matrix(), repr(e)):
+        assert isinstance(text, str) and text

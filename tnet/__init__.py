@@ -24,7 +24,7 @@ from .errors import (
 from .evaluate import contraction_path, evaluate
 from .expr import Apply, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
 from .functions import Function, PowerFunction, apply
-from .library import abs, cos, det, exp, inv, log, logdet, logsumexp, relu, sigmoid, sin, softmax, sqrt, tanh
+from .library import abs, adj, cos, det, exp, inv, log, logdet, logsumexp, relu, sigmoid, sin, softmax, sqrt, tanh
 from .network import Network
 from .notation import einsum, parse
 from .ops import (
@@ -64,7 +64,7 @@ def clear_caches() -> None:
 __all__ = [
     "Apply", "AxisError", "BindingError", "Constant", "ContractionError", "Delta", "Differential",
     "DifferentiationError", "Expr", "Function", "Network", "Ones", "ParseError", "PowerFunction",
-    "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
+    "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "adj", "apply", "backprop", "cdot",
     "cdot_k", "clear_caches", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
     "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
     "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "parse", "permute", "relu", "sigmoid",

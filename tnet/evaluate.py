@@ -104,8 +104,9 @@ class Bindings:
     error that lists the names it knows, unless `allow_unknown` (one environment of arrays for
     many expressions): then it is ignored. `sizes` fixes size names directly.
 
-    `dtype` is the numpy result type of every bound array and constant (float64 when there is
-    none): the dtype Delta, Ones and Zero are made in, so that they never promote a result."""
+    `dtype` is the numpy result type of every bound array (derived-from ones included) and
+    constant (float64 when there is none): the dtype Delta, Ones and Zero are made in, so that
+    they never promote a result."""
 
     def __init__(
         self,
@@ -178,9 +179,9 @@ class Bindings:
         for var, value in [(v, given[v]) for v in variables] + absent:
             arr = _as_numeric_array(value, f"the binding for {var.name!r}")
             self._fix_sizes(var, arr, size_source)
+            dtypes.append(arr.dtype)
             if var in own:
                 self.arrays[var] = arr
-                dtypes.append(arr.dtype)
         self.dtype: np.dtype = reduce(np.promote_types, dtypes) if dtypes else np.dtype(float)
 
     def _fix_sizes(self, var: Variable, arr: np.ndarray, size_source: dict[str, str]) -> None:
@@ -445,16 +446,17 @@ def _(net: Network, ev: Evaluator) -> np.ndarray:
 
 def _fixed_edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, want: int) -> str:
     """Why an array does not fit an edge of a fixed size: a size name bound to another size than
-    the one it was unified with when the network was built."""
-    for j, leg in enumerate(prep.legs):
-        for a, e in enumerate(leg):
-            own = prep.nodes[j].shape[a]
-            if e == edge and arrays[j].shape[a] != want:
-                name = f"size {own!r}" if isinstance(own, str) else f"axis {a} of {prep.nodes[j].label}"
-                return (
-                    f"{name} is bound to {arrays[j].shape[a]}, but the expression was built with it equal "
-                    f"to {want} (axis {a} of {prep.nodes[j].label})"
-                )
+    the one it was unified with when the network was built (both sides are named)."""
+    on_edge = [(j, a) for j, leg in enumerate(prep.legs) for a, e in enumerate(leg) if e == edge]
+    fixed = [f"{prep.nodes[j].label} axis {a}" for j, a in on_edge if prep.nodes[j].shape[a] == want]
+    for j, a in on_edge:
+        own, got = prep.nodes[j].shape[a], arrays[j].shape[a]
+        if got != want:
+            name = f"size {own!r}" if isinstance(own, str) else f"axis {a} of {prep.nodes[j].label}"
+            return (
+                f"{name} is bound to {got}, but the expression was built with it equal to {want}: "
+                f"{prep.nodes[j].label} axis {a} shares an edge with {fixed[0] if fixed else 'an axis'} of size {want}"
+            )
     return f"size mismatch on edge {edge}"  # pragma: no cover
 
 

@@ -341,9 +341,12 @@ class Constant(Leaf):
     value: np.ndarray
 
     def __new__(cls, name: str, array: Any) -> Constant:
-        value = np.array(array)
-        if value.dtype == object:
-            raise TypeError(f"Constant {name!r} needs a numeric array")
+        try:
+            value = np.array(array)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise ShapeError(f"Constant {name!r} needs a rectangular array: {err}") from None
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Constant {name!r} needs a bool, integer, float or complex array, got dtype {value.dtype}")
         value.setflags(write=False)
         digest = hashlib.sha1(value.tobytes()).hexdigest()
 

@@ -60,12 +60,16 @@ COS_FN = Function("cos", np.cos, derivative=lambda x: -_f("sin", x, x.ndim))
 # functions of sub-tensors
 # ---------------------------------------------------------------------------------------------
 def _softmax_value(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 0:  # no entries to normalize: an empty result
+        return np.zeros(x.shape, dtype=np.result_type(x, 0.0))
     z = x - np.max(x, axis=-1, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def _logsumexp_value(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 0:  # log of an empty sum: log 0
+        return np.full(x.shape[:-1], -np.inf, dtype=np.result_type(x, 0.0))
     m = np.max(x, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     return (np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)) + m)[..., 0]
@@ -106,11 +110,54 @@ def _inv_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
     return combine([fx, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
 
 
-def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """d|X| = |X| X^-T · dX (sec. 4.4)."""
+def _inv_value(x: np.ndarray) -> np.ndarray:
+    """The inverse of each matrix; a singular one (no inverse) gives NaNs, as 1/0 gives inf."""
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        out = np.empty(x.shape, dtype=np.result_type(x, 0.0))
+        flat, flat_out = x.reshape((-1, *x.shape[-2:])), out.reshape((-1, *x.shape[-2:]))
+        for k, m in enumerate(flat):
+            try:
+                flat_out[k] = np.linalg.inv(m)
+            except np.linalg.LinAlgError:
+                flat_out[k] = np.nan
+        return out
+
+
+def _adjugate_value(x: np.ndarray) -> np.ndarray:
+    """adj(X), the transposed cofactor matrix (adj X = |X| X^-1 when X is invertible), of each
+    matrix, singular ones included: with X = U S V^H, adj X = |U| |V^H| V adj(S) U^H where
+    adj(S) is diagonal with entries prod_{j != i} s_j."""
+    n = x.shape[-1]
+    if n == 0:
+        return np.zeros(x.shape, dtype=np.result_type(x, 0.0))
+    u, s, vh = np.linalg.svd(x)
+    others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :])  # row i: s with s_i set to 1
+    cof = np.prod(others, axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    vh_h = np.conj(np.swapaxes(vh, -1, -2))
+    u_h = np.conj(np.swapaxes(u, -1, -2))
+    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
+    return out.real if not np.iscomplexobj(x) else out
+
+
+def _adjugate_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d adj(X) = (X^-T · dX) adj(X) - X^-1 dX adj(X), from adj X = |X| X^-1 (sec. 4.4); it
+    needs X invertible."""
     b = _labels("b", nbatch)
     inv = _f("inv", x, nbatch)
-    return combine([fx, inv, dx], [b, b + ["j", "i"], b + ["i", "j"]], b)
+    traced = combine([inv, dx, fx], [b + ["j", "i"], b + ["i", "j"], b + ["k", "l"]], b + ["k", "l"])
+    moved = combine([inv, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
+    return traced + moved
+
+
+def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d|X| = adj(X)^T · dX, which is |X| X^-T · dX (sec. 4.4) where X is invertible and holds at
+    singular X too."""
+    b = _labels("b", nbatch)
+    adj = _f("adj", x, nbatch)
+    return combine([adj, dx], [b + ["j", "i"], b + ["i", "j"]], b)
 
 
 def _logdet_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
@@ -123,7 +170,8 @@ SOFTMAX_FN = Function("softmax", _softmax_value, core_ndim=1, differential=_soft
 LOGSUMEXP_FN = Function(
     "logsumexp", _logsumexp_value, core_ndim=1, output_shape=lambda core: (), differential=_logsumexp_differential
 )
-INV_FN = Function("inv", np.linalg.inv, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
+INV_FN = Function("inv", _inv_value, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
+ADJ_FN = Function("adj", _adjugate_value, core_ndim=2, output_shape=_inv_shape, differential=_adjugate_differential)
 DET_FN = Function("det", np.linalg.det, core_ndim=2, output_shape=_det_shape, differential=_det_differential)
 LOGDET_FN = Function(
     "logdet",
@@ -172,8 +220,15 @@ def inv(a: Any) -> Expr:
     return apply("inv", a)
 
 
+def adj(a: Any) -> Expr:
+    """The adjugate (of the last two axes): adj X = |X| X^-1 where X is invertible, defined at
+    singular X too; ∇|X| = adj(X)^T."""
+    return apply("adj", a)
+
+
 def det(a: Any) -> Expr:
-    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4)."""
+    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4), computed as
+    adj(X)^T · dX so that it exists at singular X."""
     return apply("det", a)
 
 

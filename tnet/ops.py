@@ -142,6 +142,8 @@ def power(e: Expr, p: Any) -> Expr:
     """Element-wise e ** p for a scalar exponent p."""
     if not isinstance(p, Scalar):
         raise TypeError(f"** needs a scalar exponent, got {type(p).__name__}")
+    if isinstance(p, (complex, np.complexfloating)):
+        raise TypeError(f"** needs a real exponent, got {p!r}; complex powers are not supported")
     if p == 1:
         return e
     return apply(power_function(float(p)), e)  # type: ignore[arg-type]
@@ -216,9 +218,12 @@ def _check_k(a: Expr, b: Expr, k: int, what: str) -> None:
 def permute(a: Any, perm: Sequence[int]) -> Expr:
     """A_P (eq. 6): result axis k is A's axis perm[k] (numpy.transpose(A, perm))."""
     a = as_expr(a)
-    perm = tuple(perm)
-    if sorted(int(p) if isinstance(p, (int, np.integer)) else p for p in perm) != list(range(a.ndim)):
-        raise AxisError(f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}")
+    if not isinstance(perm, Sequence):
+        raise AxisError(f"permute: the permutation must be a sequence of axes, got {perm!r}")
+    what = f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}"
+    perm = normalize_axes(perm, a.ndim, what)  # ints, negative counted from the end
+    if len(perm) != a.ndim:
+        raise AxisError(what)
     la = _idx("a", a.ndim)
     return combine([a], [la], [la[p] for p in perm])
 
@@ -237,7 +242,7 @@ def sum(a: Any, axis: int | Sequence[int] | None = None) -> Expr:  # noqa: A001 
     if axis is None:
         axes = tuple(range(a.ndim))
     else:
-        axes = normalize_axes([axis] if isinstance(axis, (int, np.integer)) else axis, a.ndim, "sum")
+        axes = normalize_axes(axis if isinstance(axis, (tuple, list)) else [axis], a.ndim, "sum")  # type: ignore[list-item]
     la = _idx("a", a.ndim)
     return combine([a], [la], [la[k] for k in range(a.ndim) if k not in axes])
 

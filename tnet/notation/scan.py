@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
+import numpy as np
+
 from ..errors import ParseError, TnetError
 from ..expr import Expr, Size
 from .names import DIGITS, is_name_char, is_name_start, is_plain_name
@@ -40,6 +42,8 @@ def number_value(token: str) -> complex | float:
         if d == 0:
             raise ZeroDivisionError(token)
         value = value / d
+    if not np.isfinite(value):  # 1e999, or an integer of hundreds of digits: no float holds it
+        raise ValueError(f"the number {token[:20]}{'...' if len(token) > 20 else ''} does not fit a float")
     return value
 
 
