@@ -9,6 +9,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tnet
 from tnet.contract import sum_dtype
@@ -220,3 +222,56 @@ def test_11_printers_take_nan_and_inf(c):
     e = c * x + x
     for text in (e.to_bracket(), e.to_latex(), e.to_matrix(), repr(e)):
         assert isinstance(text, str) and text
+
+
+# -- 5: simplification keeps every finite value; pickling round-trips ---------------------------
+_u = tnet.Variable("u", 3)
+_W = tnet.Variable("W", 3, 3)
+_POWERS = [0.5, -0.5, -1.0, 2.0, 3.0, -2.0, 1.5]
+
+
+@st.composite
+def _domain_expressions(draw, depth=3):
+    """Random expressions built to meet the domain edges of the rewrites: unguarded powers of
+    one tensor (merged by simplify), products and sums that cancel, zeros."""
+    if depth == 0 or draw(st.integers(0, 5)) == 0:
+        return draw(st.sampled_from([_u, _W @ _u, _u * _u, tnet.Zero(3), tnet.exp(_u)]))
+
+    def sub():
+        return draw(_domain_expressions(depth - 1))
+
+    ops = [
+        lambda: sub() ** draw(st.sampled_from(_POWERS)),
+        lambda: sub() * sub(),
+        lambda: sub() ** draw(st.sampled_from(_POWERS)) * sub() ** draw(st.sampled_from(_POWERS)),
+        lambda: sub() + draw(st.sampled_from([-1.0, 0.5, 2.0])) * sub(),
+        lambda: sub() - sub(),
+        lambda: _W @ sub(),
+        lambda: tnet.tanh(sub()),
+        lambda: tnet.diag(sub()) @ sub(),
+    ]
+    return draw(st.sampled_from(ops))()
+
+
+@given(_domain_expressions(), st.integers(0, 2**32 - 1))
+def test_5_simplify_keeps_every_finite_value_and_pickle_round_trips(e, seed):
+    rng = np.random.default_rng(seed)
+    u = rng.choice([-1.0, 0.0, 0.5, 2.0, -0.25], size=3)  # zeros and negatives: the domain edges
+    W = rng.choice([-1.0, 0.0, 1.0, 0.5], size=(3, 3))
+    b = {"u": u, "W": W}
+    with np.errstate(all="ignore"):
+        want = tnet.evaluate(e, b, allow_unknown=True)
+        got = tnet.evaluate(tnet.simplify(e), b, allow_unknown=True)
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-9, atol=1e-12)
+    assert pickle.loads(pickle.dumps(e)) is e
+
+
+def test_5_documented_domain_rewrites():
+    """The two rewrites of docs/design.md's list that change a non-finite value (see there)."""
+    x = tnet.Variable("x", 3)
+    with np.errstate(all="ignore"):
+        assert np.isnan(tnet.evaluate(x**0.5 * x**0.5, {"x": -np.ones(3)})).all()
+        np.testing.assert_array_equal(tnet.evaluate(tnet.simplify(x**0.5 * x**0.5), {"x": -np.ones(3)}), -1)
+        assert np.isnan(tnet.evaluate(x * x**-1, {"x": np.zeros(3)})).all()
+        np.testing.assert_array_equal(tnet.evaluate(tnet.simplify(x * x**-1), {"x": np.zeros(3)}), 1)

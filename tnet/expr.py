@@ -55,13 +55,29 @@ def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
         return obj
 
 
-def _rebuild(cls: type, args: tuple, derived: frozenset[Variable]) -> Any:
+def _rebuild(cls: type, args: tuple, derived: tuple[tuple[int, str, Shape], ...]) -> Any:
     """The expression `cls(*args)`, with its derived-from record: how pickle rebuilds one, so
     that an unpickled expression is the very object of its structure in this process."""
     obj = cls(*args)
     if derived:
-        mark_derived([obj], derived)
+        mark_derived([obj], [_unflatten_variable(*v) for v in derived])
     return obj
+
+
+def _flatten_variable(v: Variable) -> tuple[int, str, Shape]:
+    """A variable as (how many times differentiated, name, shape): plain data, so that pickling
+    a derived-from record never recurses into the records of its variables."""
+    depth = 0
+    while isinstance(v, Differential):
+        v, depth = v.of, depth + 1
+    return (depth, v.name, v.shape)
+
+
+def _unflatten_variable(depth: int, name: str, shape: Shape) -> Variable:
+    v = Variable(name, shape)
+    for _ in range(depth):
+        v = Differential(v)
+    return v
 
 
 def check_size(size: Any, what: str) -> Size:
@@ -172,7 +188,8 @@ class Expr:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle rebuilds through the constructor, so hash-consing holds after unpickling."""
-        return (_rebuild, (type(self), self._args(), self.derived_from))
+        derived = tuple(sorted((_flatten_variable(v) for v in self.derived_from), key=repr))
+        return (_rebuild, (type(self), self._args(), derived))
 
     def __copy__(self) -> Expr:  # immutable and hash-consed: a copy is the object itself
         return self

@@ -43,15 +43,33 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-STEP_FN = Function("step", lambda x: (x > 0).astype(np.result_type(x, 0.0)), differential=_zero_differential)
-SIGN_FN = Function("sign", np.sign, differential=_zero_differential, zero_preserving=True)
+def _real_only(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """fn, refusing complex arrays: relu, abs, step and sign have no complex derivative."""
+
+    def value(x: np.ndarray) -> np.ndarray:
+        if np.iscomplexobj(x):
+            raise TypeError(f"{name} is defined for real arrays only (it has no complex derivative), got {x.dtype}")
+        return fn(x)
+
+    return value
+
+
+STEP_FN = Function(
+    "step", _real_only("step", lambda x: (x > 0).astype(np.result_type(x, 0.0))), differential=_zero_differential
+)
+SIGN_FN = Function("sign", _real_only("sign", np.sign), differential=_zero_differential, zero_preserving=True)
 EXP_FN = Function("exp", np.exp, differential=lambda x, dx, fx, k: fx * dx)
 LOG_FN = Function("log", np.log, derivative=lambda x: x**-1)
 TANH_FN = Function("tanh", np.tanh, differential=lambda x, dx, fx, k: (1 - fx**2) * dx, zero_preserving=True)
 SIGMOID_FN = Function("sigmoid", _sigmoid, differential=lambda x, dx, fx, k: (fx * (1 - fx)) * dx)
-RELU_FN = Function("relu", lambda x: np.maximum(x, 0), derivative=lambda x: _f("step", x, x.ndim), zero_preserving=True)
+RELU_FN = Function(
+    "relu",
+    _real_only("relu", lambda x: np.maximum(x, 0)),
+    derivative=lambda x: _f("step", x, x.ndim),
+    zero_preserving=True,
+)
 SQRT_FN = Function("sqrt", np.sqrt, differential=lambda x, dx, fx, k: (0.5 * fx**-1) * dx, zero_preserving=True)
-ABS_FN = Function("abs", np.abs, derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
+ABS_FN = Function("abs", _real_only("abs", np.abs), derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
 SIN_FN = Function("sin", np.sin, derivative=lambda x: _f("cos", x, x.ndim), zero_preserving=True)
 COS_FN = Function("cos", np.cos, derivative=lambda x: -_f("sin", x, x.ndim))
 
