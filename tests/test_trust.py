@@ -275,3 +275,79 @@ def test_5_documented_domain_rewrites():
         np.testing.assert_array_equal(tnet.evaluate(tnet.simplify(x**0.5 * x**0.5), {"x": -np.ones(3)}), -1)
         assert np.isnan(tnet.evaluate(x * x**-1, {"x": np.zeros(3)})).all()
         np.testing.assert_array_equal(tnet.evaluate(tnet.simplify(x * x**-1), {"x": np.zeros(3)}), 1)
+
+
+# -- 16: s = s + t in a loop is linear, and builds what the general path builds ------------------
+def test_16_sum_built_term_by_term_is_the_general_linear_combination():
+    from tnet.network import linear_combination
+
+    vs = [tnet.Variable(f"s{k}", 2) for k in range(40)]
+    s = vs[0]
+    for v in vs[1:]:
+        s = s + v
+    assert s is linear_combination([(1.0, v) for v in vs])
+    assert sum(vs[1:], vs[0]) is s
+    # branches from one sum share its index; each still finds its own terms
+    left, right = s + vs[0], s + 2 * vs[5]
+    assert left is linear_combination([(2.0 if v is vs[0] else 1.0, v) for v in vs])
+    a, b = tnet.Variable("branch_a", 2), tnet.Variable("branch_b", 2)
+    sa, sb = s + a, s + b
+    assert (sa + b).terms_[-2:] == ((1.0, a), (1.0, b)) and (sb + a).terms_[-2:] == ((1.0, b), (1.0, a))
+    np.testing.assert_allclose(
+        tnet.evaluate(sa + b - a, allow_unknown=True, bindings={v: np.ones(2) for v in [*vs, a, b]}), 41 * np.ones(2)
+    )
+    assert sb + a - a is linear_combination([*[(1.0, v) for v in vs], (1.0, b)])
+    # a cancellation drops the term, as the general path does
+    dropped = s - vs[3]
+    assert dropped is linear_combination([(1.0, v) for v in vs if v is not vs[3]])
+    assert right is linear_combination([*[(1.0, v) for v in vs], (1.0, 2 * vs[5])])
+    assert s + vs[5] is linear_combination([(2.0 if v is vs[5] else 1.0, v) for v in vs])
+    with pytest.raises(ShapeError):
+        s + tnet.Variable("wrong", 3)
+
+
+# -- 17: simplify groups isomorphic terms by a canonical form, not pairwise VF2 -------------------
+def test_17_canonical_form_agrees_with_the_exact_isomorphism_test():
+    from tnet.simplify import _exactly_isomorphic, canonical_form
+
+    A, B = tnet.Variable("A", 3, 3), tnet.Variable("B", 3, 3)
+    P = A
+    for _ in range(5):
+        P = P @ A
+    nets = [t for _, t in tnet.grad(tnet.trace(P @ B), A, simplify=False).terms]
+    nets += [t for _, t in tnet.grad(tnet.trace(A @ B @ A @ B.T), A, simplify=False).terms]
+    nets += [(A @ B).T @ A, A.T @ B.T @ A, A @ A.T, A.T @ A, tnet.kron(tnet.diag(A), tnet.diag(A))]
+    nets = [n for n in nets if isinstance(n, tnet.Network)]
+    assert sum(canonical_form(n) is not None for n in nets) > len(nets) // 2
+    for a in nets:
+        for b in nets:
+            fa, fb = canonical_form(a), canonical_form(b)
+            if fa is not None and fb is not None and a.shape == b.shape:
+                assert (fa == fb) == _exactly_isomorphic(a, b)
+
+
+def test_17_simplify_merges_a_long_chain_of_one_variable():
+    A = tnet.Variable("A", 3, 3)
+    P = A
+    for _ in range(59):
+        P = P @ A
+    g = tnet.grad(tnet.trace(P), A)  # 60 isomorphic terms: 60 (A^59)^T
+    assert isinstance(g, tnet.Network) and g.coef == 60
+    a = np.random.default_rng(0).normal(size=(3, 3)) / 3
+    np.testing.assert_allclose(tnet.evaluate(g, {"A": a}), 60 * np.linalg.matrix_power(a, 59).T)
+
+
+# -- 18: long runs of bound names and many occurrences of one tensor parse --------------------------
+def test_18_long_runs_of_bound_names_parse_as_the_spaced_names():
+    letters = "abcdefghij"
+    names = {c: tnet.Variable(c, 2) for c in letters}
+    names["ab"] = tnet.Variable("ab", 2)
+    word = "".join(letters[k % 10] for k in range(300))
+    spaced = " ".join(["ab", *"cdefghij"] * 30)  # the longest bound name first, as for short runs
+    assert tnet.parse("(" + word + ")", **names) is tnet.parse("(" + spaced + ")", **names)
+    assert tnet.parse("(abcd)", **names) is tnet.parse("(ab c d)", **names)
+    with pytest.raises(tnet.ParseError, match="unknown tensor name 'z'"):
+        tnet.parse("(" + word + "z)", **names)
+    x = tnet.Variable("x", 2)
+    many = tnet.parse("(" + " ".join(["x"] * 3000) + ")", x=x)
+    assert isinstance(many, tnet.Network) and len(many.nodes) == 3000

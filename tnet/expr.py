@@ -19,7 +19,7 @@ import numbers
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Union
 
@@ -34,13 +34,13 @@ Size = Union[int, str]
 Shape = tuple[Size, ...]
 
 #: (class, structural key) -> the one live expression with that structure (weak values)
-_TABLE: weakref.WeakValueDictionary[tuple[type, tuple[Any, ...]], Expr] = weakref.WeakValueDictionary()
+_TABLE: weakref.WeakValueDictionary[tuple[type, Hashable], Expr] = weakref.WeakValueDictionary()
 #: guards `_TABLE` and the `derived_from` records: threads that build the same new expression at
 #: once get one object (docs/design.md, "Thread safety")
 _LOCK = threading.Lock()
 
 
-def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
+def _intern(cls: type, key: Hashable, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
     full = (cls, key)
     with _LOCK:
@@ -147,7 +147,7 @@ class Expr:
     """Base class of every tnet expression: a tensor with a shape."""
 
     __slots__ = ("_key", "shape", "derived_from", "__weakref__")
-    _key: tuple[Any, ...]
+    _key: Hashable
     shape: Shape
     #: the variables of the expressions this one was derived from (set by grad, jacobian,
     #: hessian and differential): evaluate() accepts bindings for them too, so that a gradient
@@ -482,11 +482,42 @@ def is_symmetric_leaf(e: Expr) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Sum and Apply
 # ---------------------------------------------------------------------------------------------
-class Sum(Expr):
-    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape."""
+_HASH_BASE, _HASH_MOD = 1_000_003, (1 << 61) - 1
 
-    __slots__ = ("terms_",)
+
+class _TermsKey:
+    """The intern key of a Sum: its terms with a position-weighted hash, sum of
+    hash(term_i) * B^i (mod a prime), which `Sum.extended` updates in O(1) per appended term
+    instead of rehashing all of them (building a sum term by term stays linear)."""
+
+    __slots__ = ("terms", "hash", "power")
+
+    def __init__(self, terms: tuple[tuple[Any, Expr], ...], h: int | None = None, power: int | None = None) -> None:
+        self.terms = terms
+        if h is None or power is None:
+            h, power = 0, 1
+            for pair in terms:
+                h = (h + hash(pair) * power) % _HASH_MOD
+                power = power * _HASH_BASE % _HASH_MOD
+        self.hash, self.power = h, power  # power = B^len(terms)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TermsKey) and self.hash == other.hash and self.terms == other.terms
+
+
+class Sum(Expr):
+    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape.
+
+    `_index` maps each term to its position, for `position`; it is built on demand and shared
+    with the sums `extended` from this one (an entry is trusted only if the term is at that
+    position here), so that s = s + t in a loop costs O(1) per step, not O(len(s))."""
+
+    __slots__ = ("terms_", "_index")
     terms_: tuple[tuple[float | complex, Expr], ...]
+    _index: dict[Expr, int] | None
 
     def __new__(cls, terms: Iterable[tuple[float | complex, Expr]]) -> Sum:
         terms = tuple((c, t) for c, t in terms)
@@ -498,12 +529,53 @@ class Sum(Expr):
             if len(t.shape) != len(shape):
                 raise ShapeError(what)
             shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        return cls._make(_TermsKey(terms), shape, None)
 
+    @classmethod
+    def _make(cls, key: _TermsKey, shape: Shape, index: dict[Expr, int] | None) -> Sum:
         def build(obj: Sum) -> None:
-            obj.terms_ = terms
+            obj.terms_ = key.terms
             obj.shape = shape
+            obj._index = index
 
-        return _intern(cls, terms, build)
+        return _intern(cls, key, build)
+
+    def extended(self, more: Sequence[tuple[float | complex, Expr]]) -> Sum:
+        """This sum with the terms `more` appended (none of them a term of this sum): what
+        `network.linear_combination` builds, in time proportional to len(more)."""
+        shape = self.shape
+        for _, t in more:
+            what = f"cannot add tensors of shapes {shape} and {t.shape}"
+            if len(t.shape) != len(shape):
+                raise ShapeError(what)
+            shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        key: _TermsKey = self._key  # type: ignore[assignment]
+        h, power = key.hash, key.power
+        for pair in more:
+            h = (h + hash(pair) * power) % _HASH_MOD
+            power = power * _HASH_BASE % _HASH_MOD
+        terms = self.terms_ + tuple(more)
+        index = self._index
+        if index is not None:
+            for k, (_, t) in enumerate(more, start=len(self.terms_)):
+                index[t] = k
+        return Sum._make(_TermsKey(terms, h, power), shape, index)
+
+    def position(self, t: Expr) -> int | None:
+        """The position of the term t in this sum, or None."""
+        index = self._index
+        if index is None:
+            index = {term: k for k, (_, term) in enumerate(self.terms_)}
+            object.__setattr__(self, "_index", index)
+        k = index.get(t)
+        if k is None:
+            return None  # entries are never removed: t was never a term of this sum
+        if k < len(self.terms_) and self.terms_[k][1] is t:
+            return k
+        # the entry belongs to another sum extended from a common one: index this sum alone
+        own = {term: j for j, (_, term) in enumerate(self.terms_)}
+        object.__setattr__(self, "_index", own)
+        return own.get(t)
 
     def _args(self) -> tuple[Any, ...]:
         return (self.terms_,)

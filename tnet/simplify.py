@@ -42,10 +42,12 @@ def merge_powers(net: Network) -> Network:
     (the paper's (1 ⊘ Z) ⊙ Z = 1 of sec. 6.3); x^0 leaves the all-ones tensor. Where x is 0 and
     p + q = 0 this gives 1 where the unsimplified product gives nan."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
+    bases = [_base_and_exponent(n)[0] for n in net.nodes]
+    powered = {b for b, n in zip(bases, net.nodes) if b is not n}  # tensors that occur as x^p
     for k, (node, leg) in enumerate(zip(net.nodes, net.legs)):
         if node.ndim and len(set(leg)) == len(leg):
-            base, p = _base_and_exponent(node)
-            if base is not node or any(_base_and_exponent(n)[0] is node for n in net.nodes if n is not node):
+            base = bases[k]
+            if base is not node or node in powered:
                 groups[(base, leg)].append(k)
     merged = [ks for ks in groups.values() if len(ks) > 1]
     if not merged:
@@ -109,14 +111,74 @@ def _exactly_isomorphic(a: Network, b: Network) -> bool:
     return matcher.is_isomorphic()
 
 
+def canonical_form(net: Network) -> tuple | None:
+    """A complete description of the network that does not depend on how its nodes and edges
+    are numbered, or None where reading it would need a choice.
+
+    The reading starts at the output edges (their positions fix them) and goes breadth first:
+    from an edge to the legs on it, ordered by (tensor, axis); from a node to its legs in axis
+    order. Where two unread legs on one edge look alike (same tensor, same axis), where a
+    Delta or Ones node has several unread legs, or where a part of the network with legs is
+    not connected to the output, the reading would have to choose, and None sends the network
+    to the invariant and the exact test (factors with no legs are a multiset on the side).
+    Otherwise two networks are isomorphic exactly when their canonical forms are equal: an
+    O(size) test, where VF2 can take exponential time on chains of one repeated tensor."""
+    edge_legs = net.edge_legs()
+    edge_id: dict[int, int] = {}
+    node_id: dict[int, int] = {}
+    queue = list(net.output)
+    for e in queue:
+        edge_id[e] = len(edge_id)
+    read = 0
+    while read < len(queue):
+        e = queue[read]
+        read += 1
+        legs = [(i, a) for i, a in edge_legs[e] if i not in node_id]
+        keys = [(id(net.nodes[i]), _leg_label(net.nodes[i], a)) for i, a in legs]
+        if len(set(keys)) != len(keys):
+            return None
+        for _, (i, _axis) in sorted(zip(keys, legs)):
+            if i in node_id:
+                continue
+            node_id[i] = len(node_id)
+            unread = [x for x in net.legs[i] if x not in edge_id]
+            if is_symmetric_leaf(net.nodes[i]) and len(set(unread)) > 1:
+                return None
+            for x in net.legs[i]:
+                if x not in edge_id:
+                    edge_id[x] = len(edge_id)
+                    queue.append(x)
+    scalars = sorted(id(n) for n, leg in zip(net.nodes, net.legs) if not leg)  # factors with no legs
+    if len(node_id) + len(scalars) != len(net.nodes):
+        return None
+    nodes = sorted(node_id, key=node_id.__getitem__)
+    described = []
+    for i in nodes:
+        leg = tuple(edge_id[x] for x in net.legs[i])
+        described.append((id(net.nodes[i]), tuple(sorted(leg)) if is_symmetric_leaf(net.nodes[i]) else leg))
+    sizes = tuple(size for _, size in sorted((edge_id[e], size) for e, size in enumerate(net.sizes)))
+    return (tuple(described), tuple(scalars), sizes, len(net.output))
+
+
 def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any, Expr]]:
-    """Add up the coefficients of terms whose networks are isomorphic."""
+    """Add up the coefficients of terms whose networks are isomorphic: equal canonical forms
+    where the networks have one, else equal invariants and the exact test."""
+    canonical: dict[tuple, list] = {}
     groups: dict[tuple, list[list]] = defaultdict(list)
     merged: list[list] = []
     for c, t in terms:
         net = t if isinstance(t, Network) else None
         if net is None:
             merged.append([c, t])
+            continue
+        form = canonical_form(net)
+        if form is not None:
+            found = canonical.get(form)
+            if found is not None:
+                found[0] += c * net.coef / found[1].coef
+            else:
+                canonical[form] = entry = [c, net]
+                merged.append(entry)
             continue
         key = invariant(net)
         for entry in groups[key]:  # equal invariants: only the exact test is left
