@@ -59,8 +59,6 @@ def bench_simplify(k: int) -> None:
 
 
 def bench_parse(n: int) -> None:
-    names = [f"a{k}" if False else None for k in range(0)]  # placeholder for clarity
-    del names
     letters = "abcdefghijklmnopqrstuvwxyz"
     x = {c: tnet.Variable(c, 2) for c in letters}
     word = "".join(letters[k % 26] for k in range(n))
