@@ -351,3 +351,15 @@ def test_18_long_runs_of_bound_names_parse_as_the_spaced_names():
     x = tnet.Variable("x", 2)
     many = tnet.parse("(" + " ".join(["x"] * 3000) + ")", x=x)
     assert isinstance(many, tnet.Network) and len(many.nodes) == 3000
+
+
+def test_6_zero_gradients_and_differentials_take_the_bindings_of_their_variables():
+    x, a = tnet.Variable("x", "n"), tnet.Variable("a", "n")
+    X = tnet.Variable("X", "n", "m")
+    g = tnet.grad(tnet.sum(a), x)
+    assert isinstance(g, tnet.Zero)
+    np.testing.assert_array_equal(tnet.evaluate(g, {"x": np.ones(3), "a": np.ones(3)}), np.zeros(3))
+    np.testing.assert_array_equal(tnet.evaluate(g, {"x": np.ones(4)}), np.zeros(4))
+    np.testing.assert_array_equal(tnet.evaluate(tnet.jacobian(tnet.sum(a), X), {X: np.ones((2, 3))}), np.zeros((2, 3)))
+    d = tnet.differential(tnet.sum(a), X)
+    assert tnet.evaluate(d, {"X": np.ones((2, 3)), "dX": np.ones((2, 3)), "a": np.ones(2)}) == 0
