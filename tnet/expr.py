@@ -172,11 +172,8 @@ class Expr:
         return type(self).__name__
 
     def __setattr__(self, name: str, value: Any) -> None:
-        try:
-            object.__getattribute__(self, "_key")
-        except AttributeError:  # still being built by _intern
-            object.__setattr__(self, name, value)
-            return
+        # _intern's build functions set the fields with object.__setattr__, before the object
+        # is published; nothing may change them afterwards
         raise AttributeError(f"tnet expressions are immutable: cannot set {name!r} on {self.label}")
 
     def __delattr__(self, name: str) -> None:
@@ -319,8 +316,8 @@ class Variable(Leaf):
         checked = _shape_arguments(shape, f"Variable {name!r}")
 
         def build(obj: Variable) -> None:
-            obj.name = name
-            obj.shape = checked
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, (name, checked), build)
 
@@ -340,9 +337,9 @@ class Differential(Variable):
 
     def __new__(cls, of: Variable) -> Differential:
         def build(obj: Differential) -> None:
-            obj.of = of
-            obj.name = "d" + of.name
-            obj.shape = of.shape
+            object.__setattr__(obj, "of", of)
+            object.__setattr__(obj, "name", "d" + of.name)
+            object.__setattr__(obj, "shape", of.shape)
 
         return _intern(cls, (of,), build)
 
@@ -368,9 +365,9 @@ class Constant(Leaf):
         digest = hashlib.sha1(value.tobytes()).hexdigest()
 
         def build(obj: Constant) -> None:
-            obj.name = name
-            obj.value = value
-            obj.shape = value.shape
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "value", value)
+            object.__setattr__(obj, "shape", value.shape)
 
         return _intern(cls, (name, value.shape, value.dtype.str, digest), build)
 
@@ -398,9 +395,9 @@ class Delta(Leaf):
         order = int(order)
 
         def build(obj: Delta) -> None:
-            obj.size = size
-            obj.order = order
-            obj.shape = (size,) * order
+            object.__setattr__(obj, "size", size)
+            object.__setattr__(obj, "order", order)
+            object.__setattr__(obj, "shape", (size,) * order)
 
         return _intern(cls, (size, order), build)
 
@@ -421,7 +418,7 @@ class Ones(Leaf):
         checked = _shape_arguments(shape, "Ones")
 
         def build(obj: Ones) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
 
@@ -442,7 +439,7 @@ class Zero(Leaf):
         checked = _shape_arguments(shape, "Zero")
 
         def build(obj: Zero) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
 
@@ -462,7 +459,7 @@ class Hole(Leaf):
 
     def __new__(cls, *shape: Size) -> Hole:
         def build(obj: Hole) -> None:
-            obj.shape = tuple(shape)
+            object.__setattr__(obj, "shape", tuple(shape))
 
         return _intern(cls, tuple(shape), build)
 
@@ -534,9 +531,9 @@ class Sum(Expr):
     @classmethod
     def _make(cls, key: _TermsKey, shape: Shape, index: dict[Expr, int] | None) -> Sum:
         def build(obj: Sum) -> None:
-            obj.terms_ = key.terms
-            obj.shape = shape
-            obj._index = index
+            object.__setattr__(obj, "terms_", key.terms)
+            object.__setattr__(obj, "shape", shape)
+            object.__setattr__(obj, "_index", index)
 
         return _intern(cls, key, build)
 
@@ -607,10 +604,10 @@ class Apply(Expr):
         shape = tuple(arg.shape[a] for a in axes) + tuple(out)
 
         def build(obj: Apply) -> None:
-            obj.fn = fn
-            obj.arg = arg
-            obj.axes = axes
-            obj.shape = shape
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "arg", arg)
+            object.__setattr__(obj, "axes", axes)
+            object.__setattr__(obj, "shape", shape)
 
         return _intern(cls, (fn, arg, axes), build)
 

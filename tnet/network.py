@@ -85,12 +85,12 @@ class Network(Expr):
         coef = float(coef) if not isinstance(coef, complex) else coef
 
         def build(obj: Network) -> None:
-            obj.nodes = nodes
-            obj.legs = canon_legs
-            obj.sizes = canon_sizes
-            obj.output = canon_out
-            obj.coef = coef
-            obj.shape = tuple(canon_sizes[e] for e in canon_out)
+            object.__setattr__(obj, "nodes", nodes)
+            object.__setattr__(obj, "legs", canon_legs)
+            object.__setattr__(obj, "sizes", canon_sizes)
+            object.__setattr__(obj, "output", canon_out)
+            object.__setattr__(obj, "coef", coef)
+            object.__setattr__(obj, "shape", tuple(canon_sizes[e] for e in canon_out))
 
         return _intern(cls, (nodes, canon_legs, canon_sizes, canon_out, coef), build)
 
