@@ -123,41 +123,43 @@ def canonical_form(net: Network) -> tuple | None:
     to the invariant and the exact test (factors with no legs are a multiset on the side).
     Otherwise two networks are isomorphic exactly when their canonical forms are equal: an
     O(size) test, where VF2 can take exponential time on chains of one repeated tensor."""
+    nodes, node_legs = net.nodes, net.legs
+    ids = [id(n) for n in nodes]
+    symmetric = [is_symmetric_leaf(n) for n in nodes]
     edge_legs = net.edge_legs()
-    edge_id: dict[int, int] = {}
-    node_id: dict[int, int] = {}
+    edge_id = {e: k for k, e in enumerate(net.output)}
+    seen = [False] * len(nodes)
+    order: list[int] = []
     queue = list(net.output)
-    for e in queue:
-        edge_id[e] = len(edge_id)
-    read = 0
-    while read < len(queue):
-        e = queue[read]
-        read += 1
-        legs = [(i, a) for i, a in edge_legs[e] if i not in node_id]
-        keys = [(id(net.nodes[i]), _leg_label(net.nodes[i], a)) for i, a in legs]
-        if len(set(keys)) != len(keys):
-            return None
-        for _, (i, _axis) in sorted(zip(keys, legs)):
-            if i in node_id:
-                continue
-            node_id[i] = len(node_id)
-            unread = [x for x in net.legs[i] if x not in edge_id]
-            if is_symmetric_leaf(net.nodes[i]) and len(set(unread)) > 1:
+    for e in queue:  # the queue grows while it is read
+        unread = [(ids[i], "*" if symmetric[i] else a, i) for i, a in edge_legs[e] if not seen[i]]
+        if len(unread) > 1:
+            unread.sort()
+            if any(unread[k][:2] == unread[k + 1][:2] for k in range(len(unread) - 1)):
                 return None
-            for x in net.legs[i]:
+        for _, _, i in unread:
+            if seen[i]:
+                continue
+            seen[i] = True
+            order.append(i)
+            leg = node_legs[i]
+            if symmetric[i] and len({x for x in leg if x not in edge_id}) > 1:
+                return None
+            for x in leg:
                 if x not in edge_id:
                     edge_id[x] = len(edge_id)
                     queue.append(x)
-    scalars = sorted(id(n) for n, leg in zip(net.nodes, net.legs) if not leg)  # factors with no legs
-    if len(node_id) + len(scalars) != len(net.nodes):
+    scalars = sorted(ids[i] for i, leg in enumerate(node_legs) if not leg)  # factors with no legs
+    if len(order) + len(scalars) != len(nodes):
         return None
-    nodes = sorted(node_id, key=node_id.__getitem__)
     described = []
-    for i in nodes:
-        leg = tuple(edge_id[x] for x in net.legs[i])
-        described.append((id(net.nodes[i]), tuple(sorted(leg)) if is_symmetric_leaf(net.nodes[i]) else leg))
-    sizes = tuple(size for _, size in sorted((edge_id[e], size) for e, size in enumerate(net.sizes)))
-    return (tuple(described), tuple(scalars), sizes, len(net.output))
+    for i in order:
+        leg = tuple(edge_id[x] for x in node_legs[i])
+        described.append((ids[i], tuple(sorted(leg)) if symmetric[i] else leg))
+    sizes: list[Any] = [0] * len(edge_id)
+    for e, k in edge_id.items():
+        sizes[k] = net.sizes[e]
+    return (tuple(described), tuple(scalars), tuple(sizes), len(net.output))
 
 
 def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any, Expr]]:
