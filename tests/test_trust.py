@@ -363,3 +363,27 @@ def test_6_zero_gradients_and_differentials_take_the_bindings_of_their_variables
     np.testing.assert_array_equal(tnet.evaluate(tnet.jacobian(tnet.sum(a), X), {X: np.ones((2, 3))}), np.zeros((2, 3)))
     d = tnet.differential(tnet.sum(a), X)
     assert tnet.evaluate(d, {"X": np.ones((2, 3)), "dX": np.ones((2, 3)), "a": np.ones(2)}) == 0
+
+
+def test_17_scalar_chains_are_read_from_each_start_and_merged():
+    from tnet.simplify import _exactly_isomorphic, canonical_form, merge_isomorphic_terms
+
+    A, B = tnet.Variable("A", 3, 3), tnet.Variable("B", 3, 3)
+    chain = [A, B, A, A, B, A, A]
+    rotations = []
+    for k in range(len(chain)):
+        rot = chain[k:] + chain[:k]
+        P = rot[0]
+        for M in rot[1:]:
+            P = P @ M
+        rotations.append(tnet.trace(P))
+    others = [tnet.trace(A @ A @ B @ B @ A @ A @ A), tnet.trace(A @ B.T @ A @ A @ B @ A @ A), tnet.sum(A @ B)]
+    nets = rotations + others
+    assert all(canonical_form(n) is not None for n in rotations)
+    for a in nets:
+        for b in nets:
+            fa, fb = canonical_form(a), canonical_form(b)
+            if fa is not None and fb is not None:
+                assert (fa == fb) == _exactly_isomorphic(a, b)
+    merged = merge_isomorphic_terms([(1.0, n) for n in nets])
+    assert len(merged) == 1 + len(others) and merged[0][0] == len(rotations)

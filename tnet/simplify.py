@@ -117,49 +117,90 @@ def canonical_form(net: Network) -> tuple | None:
 
     The reading starts at the output edges (their positions fix them) and goes breadth first:
     from an edge to the legs on it, ordered by (tensor, axis); from a node to its legs in axis
-    order. Where two unread legs on one edge look alike (same tensor, same axis), where a
-    Delta or Ones node has several unread legs, or where a part of the network with legs is
-    not connected to the output, the reading would have to choose, and None sends the network
-    to the invariant and the exact test (factors with no legs are a multiset on the side).
-    Otherwise two networks are isomorphic exactly when their canonical forms are equal: an
-    O(size) test, where VF2 can take exponential time on chains of one repeated tensor."""
-    nodes, node_legs = net.nodes, net.legs
-    ids = [id(n) for n in nodes]
-    symmetric = [is_symmetric_leaf(n) for n in nodes]
-    edge_legs = net.edge_legs()
-    edge_id = {e: k for k, e in enumerate(net.output)}
-    seen = [False] * len(nodes)
-    order: list[int] = []
-    queue = list(net.output)
-    for e in queue:  # the queue grows while it is read
-        unread = [(ids[i], "*" if symmetric[i] else a, i) for i, a in edge_legs[e] if not seen[i]]
-        if len(unread) > 1:
-            unread.sort()
-            if any(unread[k][:2] == unread[k + 1][:2] for k in range(len(unread) - 1)):
-                return None
-        for _, _, i in unread:
-            if seen[i]:
-                continue
-            seen[i] = True
-            order.append(i)
-            leg = node_legs[i]
-            if symmetric[i] and len({x for x in leg if x not in edge_id}) > 1:
-                return None
-            for x in leg:
-                if x not in edge_id:
-                    edge_id[x] = len(edge_id)
-                    queue.append(x)
-    scalars = sorted(ids[i] for i, leg in enumerate(node_legs) if not leg)  # factors with no legs
-    if len(order) + len(scalars) != len(nodes):
+    order. A part not connected to the output (a scalar network, trace(A A ... A)) is read
+    from each occurrence of its rarest tensor in turn, keeping the smallest reading. Where two
+    unread legs on one edge look alike (same tensor, same axis), where a Delta or Ones node
+    has several unread legs, or where a second unconnected part remains, the reading would
+    have to choose, and None sends the network to the invariant and the exact test (factors
+    with no legs are a multiset on the side). Otherwise two networks are isomorphic exactly
+    when their canonical forms are equal: an O(size) test per reading, where VF2 can take
+    exponential time on chains of one repeated tensor."""
+    reader = _Reading(net)
+    state = reader.read(dict.fromkeys(net.output), [False] * len(net.nodes), [], list(net.output))
+    if state is None:
         return None
-    described = []
-    for i in order:
-        leg = tuple(edge_id[x] for x in node_legs[i])
-        described.append((ids[i], tuple(sorted(leg)) if symmetric[i] else leg))
-    sizes: list[Any] = [0] * len(edge_id)
-    for e, k in edge_id.items():
-        sizes[k] = net.sizes[e]
-    return (tuple(described), tuple(scalars), tuple(sizes), len(net.output))
+    edge_id, seen, order = state
+    unread = [i for i, leg in enumerate(net.legs) if leg and not seen[i]]
+    if not unread:
+        return reader.form(edge_id, order)
+    counts = Counter(reader.ids[i] for i in unread)
+    rarest = min(counts, key=lambda k: (counts[k], k))
+    best = None
+    for start in (i for i in unread if reader.ids[i] == rarest):
+        ids, seen2 = dict(edge_id), list(seen)
+        seen2[start] = True
+        queue = [x for x in dict.fromkeys(net.legs[start]) if x not in ids]
+        if reader.symmetric[start] and len(queue) > 1:
+            return None
+        ids.update(dict.fromkeys(queue))  # numbered in reading order by `read`
+        done = reader.read(ids, seen2, [*order, start], queue)
+        if done is None or not all(seen for seen, leg in zip(done[1], net.legs) if leg):
+            return None
+        form = reader.form(done[0], done[2])
+        if best is None or form < best:
+            best = form
+    return best
+
+
+class _Reading:
+    """The breadth-first reading of one network that `canonical_form` describes."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.ids = [id(n) for n in net.nodes]
+        self.symmetric = [is_symmetric_leaf(n) for n in net.nodes]
+        self.edge_legs = net.edge_legs()
+
+    def read(
+        self, edge_id: dict[int, Any], seen: list[bool], order: list[int], queue: list[int]
+    ) -> tuple[dict[int, Any], list[bool], list[int]] | None:
+        """Continue the reading from the edges in `queue` (already in `edge_id`, which numbers
+        edges in the order they are met); None where it would have to choose."""
+        ids, symmetric, node_legs = self.ids, self.symmetric, self.net.legs
+        for k, e in enumerate(edge_id):
+            edge_id[e] = k
+        for e in queue:  # the queue grows while it is read
+            unread = [(ids[i], "*" if symmetric[i] else a, i) for i, a in self.edge_legs[e] if not seen[i]]
+            if len(unread) > 1:
+                unread.sort()
+                if any(unread[k][:2] == unread[k + 1][:2] for k in range(len(unread) - 1)):
+                    return None
+            for _, _, i in unread:
+                if seen[i]:
+                    continue
+                seen[i] = True
+                order.append(i)
+                leg = node_legs[i]
+                if symmetric[i] and len({x for x in leg if x not in edge_id}) > 1:
+                    return None
+                for x in leg:
+                    if x not in edge_id:
+                        edge_id[x] = len(edge_id)
+                        queue.append(x)
+        return edge_id, seen, order
+
+    def form(self, edge_id: dict[int, Any], order: list[int]) -> tuple:
+        net, ids = self.net, self.ids
+        described = []
+        for i in order:
+            leg = tuple(edge_id[x] for x in net.legs[i])
+            described.append((ids[i], tuple(sorted(leg)) if self.symmetric[i] else leg))
+        scalars = sorted(ids[i] for i, leg in enumerate(net.legs) if not leg)  # factors with no legs
+        sizes: list[Any] = [None] * len(edge_id)
+        for e, k in edge_id.items():
+            size = net.sizes[e]
+            sizes[k] = (isinstance(size, str), size)  # ints and size names compare apart
+        return (tuple(described), tuple(scalars), tuple(sizes), len(net.output))
 
 
 def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any, Expr]]:
