@@ -6,10 +6,13 @@
   must stay equal), drop Ones legs on edges that have other legs, fold sizes and coefficients;
 - drop zeros;
 - merge the terms of a sum whose networks are isomorphic (same tensors, same legs, same output
-  positions): a cheap invariant first, exact networkx isomorphism only on ties.
+  positions): equal canonical forms (`canonical_form`, linear in the network's size) where the
+  networks have one, else a cheap invariant first and exact networkx isomorphism on ties.
 
-Simplification never changes a value. The normal forms it relies on (the Sum normal form and
-`tidy_network`) live in network.py; this module holds only the choices of simplification."""
+Simplification never changes a finite value; docs/design.md ("Simplification rewrites and their
+domains") lists where a rewrite turns a NaN or an infinity into a number. The normal forms it
+relies on (the Sum normal form and `tidy_network`) live in network.py; this module holds only
+the choices of simplification."""
 
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ def _base_and_exponent(node: Expr) -> tuple[Expr, float]:
 def merge_powers(net: Network) -> Network:
     """x^p ⊙ x^q = x^(p+q) for occurrences of one tensor on the same edges in the same order
     (the paper's (1 ⊘ Z) ⊙ Z = 1 of sec. 6.3); x^0 leaves the all-ones tensor. Where x is 0 and
-    p + q = 0 this gives 1 where the unsimplified product gives nan."""
+    p < 0 < q, or x < 0 and p, q are not integers but p + q is, this gives a number where the
+    unsimplified product gives nan (docs/design.md lists the domains)."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
     bases = [_base_and_exponent(n)[0] for n in net.nodes]
     powered = {b for b, n in zip(bases, net.nodes) if b is not n}  # tensors that occur as x^p
@@ -319,7 +323,8 @@ def simplify(e: Expr) -> Expr: ...
 def simplify(e: Sequence[Expr]) -> list[Expr]: ...
 def simplify(e: Expr | Sequence[Expr]) -> Expr | list[Expr]:
     """The simplified expression (or list of expressions, simplified together so that the
-    products they share stay shared). The value never changes."""
+    products they share stay shared). A finite value never changes (docs/design.md lists the
+    rewrites and their domains)."""
     single = isinstance(e, Expr)
     roots = [e] if isinstance(e, Expr) else list(e)
     out = Simplifier(roots).run(roots)
