@@ -78,6 +78,10 @@ def test_4_results_never_alias_inputs():
         out[...] = -7
     np.testing.assert_array_equal(a, np.arange(3.0))
     np.testing.assert_array_equal(B, np.arange(6.0).reshape(2, 3))
+    first, second, third = tnet.evaluate([2 * x, 2 * x, x], {"x": a})
+    assert not np.shares_memory(first, second) and not np.shares_memory(third, a)
+    first[...] = 0
+    np.testing.assert_array_equal(second, 2 * a)
 
 
 # -- 6: sizes from every binding, and sizes= ---------------------------------------------------

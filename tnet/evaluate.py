@@ -305,11 +305,15 @@ class Evaluator:
                 del memo[child]
         # results are the caller's to modify: no read-only views (broadcasts, constants) escape,
         # and no result is, or is a view of, an array the caller bound
-        inputs = list(self.bind.arrays.values())
-        return [
-            v if v.flags.writeable and not any(np.may_share_memory(v, a) for a in inputs) else np.array(v)
-            for v in (memo[r] for r in roots)
-        ]
+        # and no two results share memory (a root listed twice, or two roots of one value)
+        owned = list(self.bind.arrays.values())
+        results = []
+        for v in (memo[r] for r in roots):
+            if not v.flags.writeable or any(np.may_share_memory(v, a) for a in owned):
+                v = np.array(v)
+            owned.append(v)
+            results.append(v)
+        return results
 
     def value(self, e: Expr) -> np.ndarray:
         v = self.memo.get(e)
