@@ -306,12 +306,12 @@ class Evaluator:
         # results are the caller's to modify: no read-only views (broadcasts, constants) escape,
         # and no result is, or is a view of, an array the caller bound
         # and no two results share memory (a root listed twice, or two roots of one value)
-        owned = list(self.bind.arrays.values())
+        owned = {id(_buffer_owner(a)) for a in self.bind.arrays.values()}
         results = []
         for v in (memo[r] for r in roots):
-            if not v.flags.writeable or any(np.may_share_memory(v, a) for a in owned):
+            if not v.flags.writeable or id(_buffer_owner(v)) in owned:
                 v = np.array(v)
-            owned.append(v)
+            owned.add(id(_buffer_owner(v)))
             results.append(v)
         return results
 
@@ -323,6 +323,15 @@ class Evaluator:
                     self.memo[sub] = _value_of(sub, self)
             v = self.memo[e]
         return v
+
+
+def _buffer_owner(a: np.ndarray) -> object:
+    """The object that owns a's memory: views (numpy sets `base` to the owner) and arrays over
+    one buffer (`frombuffer`) have the same owner."""
+    owner: object = a
+    while isinstance(owner, np.ndarray) and owner.base is not None:
+        owner = owner.base
+    return owner
 
 
 @singledispatch
