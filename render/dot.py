@@ -183,7 +183,7 @@ class _Drawer:
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.heads: set[str] = set()  # nodes that some line enters
         self.shared = _shared_composites(root)
-        self.shared_name: dict[int, str] = {}
+        self.shared_name: dict[Expr, str] = {}
 
     # -- ids ------------------------------------------------------------------------------------
     def node(self, box: _Box, **attrs: str) -> str:
@@ -205,13 +205,13 @@ class _Drawer:
 
     # -- the whole picture --------------------------------------------------------------------
     def draw(self, top: _Box) -> None:
-        order = [e for e in walk([self.root]) if id(e) in self.shared]
+        order = [e for e in walk([self.root]) if e in self.shared]
         for k, e in enumerate(order, start=1):
-            self.shared_name[id(e)] = f"{_composite_kind(e)}#{k}"
+            self.shared_name[e] = f"{_composite_kind(e)}#{k}"
         previous: list[str] = []
         for e in order:  # definitions first, children before the expressions that use them
             start = self.count
-            handle = self.composite(e, top, title=self.shared_name[id(e)])
+            handle = self.composite(e, top, title=self.shared_name[e])
             self.stack(previous, start, self.count)
             previous = [handle]
         root = self.root
@@ -220,7 +220,7 @@ class _Drawer:
             row_nodes = 0
             for k, (c, term) in enumerate(root.terms_):
                 coef = c
-                if isinstance(term, Network) and id(term) not in self.shared:
+                if isinstance(term, Network) and term not in self.shared:
                     coef = c * term.coef
                 start = self.count
                 box = self.box(top, label=_signed(coef), **TERM_STYLE)
@@ -272,7 +272,7 @@ class _Drawer:
     # -- pieces ---------------------------------------------------------------------------------
     def body(self, e: Expr, box: _Box, with_coef: bool = True) -> list[_End]:
         """Draw e into box; return its output ends, one per axis, in order."""
-        if isinstance(e, Network) and id(e) not in self.shared:
+        if isinstance(e, Network) and e not in self.shared:
             if with_coef and e.coef != 1:
                 box = self.box(box, label=f"{format_coefficient(e.coef)} ×", **CLUSTER_STYLE[Network])
             return self.network(e, box)
@@ -284,8 +284,8 @@ class _Drawer:
         if isinstance(e, Leaf):
             name, style = _leaf_style(e)
             return _pin_ends(self.node(box, label=_pins(name, 0, e.ndim, style), shape="plain"), e.ndim)
-        if id(e) in self.shared:
-            name = self.shared_name[id(e)]
+        if e in self.shared:
+            name = self.shared_name[e]
             use = self.node(box, label=_pins(name, 0, e.ndim, USE_STYLE), shape="plain")
             return _pin_ends(use, e.ndim)
         return _pin_ends(self.composite(e, box), e.ndim)
@@ -305,7 +305,7 @@ class _Drawer:
             box = self.box(parent, label=title or "", **style)
             inner = []
             for c, term in e.terms_:
-                coef = c * term.coef if isinstance(term, Network) and id(term) not in self.shared else c
+                coef = c * term.coef if isinstance(term, Network) and term not in self.shared else c
                 tbox = self.box(box, label=_signed(coef), **TERM_STYLE)
                 inner.append(self.body(term, tbox, with_coef=False))
             name = "+"
@@ -410,19 +410,19 @@ def _small(e: Expr) -> bool:
     return len(children) <= 3 and all(isinstance(c, Leaf) for c in children)
 
 
-def _shared_composites(root: Expr) -> set[int]:
-    """ids of the composite sub-expressions (not leaves, not the root, not small ones) that an
+def _shared_composites(root: Expr) -> set[Expr]:
+    """The composite sub-expressions (not leaves, not the root, not small ones) that an
     inline drawing would draw more than once: each of them is drawn once, as a named definition."""
-    draws: dict[int, int] = defaultdict(int)
-    draws[id(root)] = 1
-    shared: set[int] = set()
+    draws: dict[Expr, int] = defaultdict(int)
+    draws[root] = 1
+    shared: set[Expr] = set()
     for e in reversed(walk([root])):  # parents before children
-        n = draws[id(e)]
+        n = draws[e]
         if e is not root and not isinstance(e, Leaf) and n > 1 and not _small(e):
-            shared.add(id(e))
+            shared.add(e)
             n = 1
         for child in _drawn_children(e):
-            draws[id(child)] += n
+            draws[child] += n
     return shared
 
 

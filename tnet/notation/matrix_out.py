@@ -305,18 +305,18 @@ class _MatrixPrinter:
 
     def __init__(self, names: NameTable) -> None:
         self.names = names
-        self.memo: dict[int, _Mat] = {}
+        self.memo: dict[Expr, _Mat] = {}
 
     def expr(self, e: Expr) -> _Mat:
-        found = self.memo.get(id(e))
+        found = self.memo.get(e)
         if found is None:
             found = self._expr(e)
-            self.memo[id(e)] = found
+            self.memo[e] = found
         return found
 
     def _expr(self, e: Expr) -> _Mat:
-        if id(e) in self.names.of:
-            return _Sym(quote(self.names.of[id(e)]), e.ndim)
+        if e in self.names.of:
+            return _Sym(quote(self.names.of[e]), e.ndim)
         if isinstance(e, Zero):
             return self.zero(e)
         terms: list[tuple[Any, _Mat]] = []
@@ -346,7 +346,7 @@ class _MatrixPrinter:
         return _Scale(0, _Einsum(",".join(letters) + "->" + letters, ones, e.ndim))
 
     def node(self, node: Expr) -> _Mat:
-        if isinstance(node, Apply) and id(node) not in self.names.of:
+        if isinstance(node, Apply) and node not in self.names.of:
             return self.apply(node)
         return self.expr(node)
 
