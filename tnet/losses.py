@@ -1,0 +1,114 @@
+"""Losses and layers of machine learning, written with the library's words.
+
+- cross_entropy(logits, targets, axis): -Σ targets ⊙ log_softmax(logits) along the class axis,
+  targets given as probabilities or as class indices (made one-hot); averaged over the other
+  entries (reduction "mean"), summed ("sum"), or kept ("none"). Stable for large logits, as
+  log_softmax is.
+- mse(pred, target): the mean of the squared differences.
+- logistic_loss(logits, labels): the binary cross entropy from logits, labels in {0, 1}:
+  softplus(z) - y z, averaged (stable: softplus never overflows).
+- layer_norm(x, gain, bias, axis, eps): (x - mean) / sqrt(var + eps) along `axis`, statistics
+  kept as size-1 axes so that they broadcast, then ⊙ gain + bias.
+- attention(Q, K, V, mask): softmax(Q Kᵀ / √d) V for Q (n, d), K (m, d), V (m, e); where
+  `mask` (n, m) is False the score is -inf (weight 0)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+from .expr import Constant, Expr, as_expr
+from .indexing import one_hot
+from .library import log_softmax, softmax, softplus
+from .ops import sum as sum_
+from .reductions import mean
+
+
+def _reduce(loss: Expr, reduction: str) -> Expr:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum_(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def cross_entropy(logits: Any, targets: Any, axis: int = -1, reduction: str = "mean") -> Expr:
+    """The cross entropy of softmax(logits) along `axis` against `targets`: an integer array of
+    class indices (the logits' shape without `axis`) or probabilities of the logits' shape."""
+    z = as_expr(logits)
+    ax = axis % z.ndim if z.ndim else 0
+    if not isinstance(targets, Expr) and np.issubdtype(np.asarray(targets).dtype, np.integer):
+        idx = np.asarray(targets)
+        want = z.shape[:ax] + z.shape[ax + 1 :]
+        if idx.shape != want:
+            raise ShapeError(f"cross_entropy: class indices of shape {idx.shape}, expected {want} (logits {z.shape})")
+        n = z.shape[ax]
+        if not isinstance(n, int):
+            raise ShapeError("cross_entropy: class indices need an int number of classes")
+        p: Expr = one_hot(idx, n, name="Y")
+        if ax != z.ndim - 1:
+            p = p.transpose([*range(ax), p.ndim - 1, *range(ax, p.ndim - 1)])
+    else:
+        p = as_expr(targets)
+        if p.shape != z.shape:
+            raise ShapeError(f"cross_entropy: target probabilities of shape {p.shape}, logits {z.shape}")
+    per_entry = -sum_(p * log_softmax(z, ax), ax)
+    return _reduce(per_entry, reduction)
+
+
+def mse(pred: Any, target: Any) -> Expr:
+    """The mean squared error: mean((pred - target)²)."""
+    diff = as_expr(pred) - target
+    return mean(diff * diff)
+
+
+def logistic_loss(logits: Any, labels: Any, reduction: str = "mean") -> Expr:
+    """Binary cross entropy from logits, labels in {0, 1}: softplus(z) - y z (averaged)."""
+    z = as_expr(logits)
+    return _reduce(softplus(z) - z * as_expr(labels), reduction)
+
+
+def layer_norm(x: Any, gain: Any = None, bias: Any = None, axis: int = -1, eps: float = 1e-5) -> Expr:
+    """Layer normalisation along `axis`: (x - μ) / √(σ² + ε), then ⊙ gain + bias (optional;
+    they have the size of `axis` and broadcast along the others)."""
+    x = as_expr(x)
+    ax = axis % x.ndim
+    centred = x - mean(x, ax, keepdims=True)
+    var = mean(centred * centred, ax, keepdims=True)
+    y = centred * (var + eps) ** -0.5
+    shape = (x.shape[ax],) + (1,) * (x.ndim - 1 - ax)
+    for param, name in ((gain, "gain"), (bias, "bias")):
+        if param is None:
+            continue
+        pe = as_expr(param)
+        if pe.shape != (x.shape[ax],):
+            raise ShapeError(f"layer_norm: {name} has shape {pe.shape}, expected ({x.shape[ax]},)")
+        if len(shape) > 1:
+            pe = pe[(slice(None),) + (None,) * (len(shape) - 1)]
+        y = y * pe if name == "gain" else y + pe
+    return y
+
+
+def attention(q: Any, k: Any, v: Any, mask: Any = None) -> Expr:
+    """Scaled dot-product attention, softmax(Q Kᵀ / √d + M) V, with M = -inf where the
+    boolean `mask` (n x m) is False (those keys get weight 0)."""
+    q, k, v = as_expr(q), as_expr(k), as_expr(v)
+    if q.ndim != 2 or k.ndim != 2 or v.ndim != 2:
+        raise ShapeError(f"attention needs matrices Q, K, V; got shapes {q.shape}, {k.shape}, {v.shape}")
+    d = q.shape[1]
+    if not isinstance(d, int):
+        raise ShapeError("attention: the key size d must be an int (it scales the scores by 1/√d)")
+    scores = (q @ k.T) * (1.0 / math.sqrt(d))
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape != tuple(scores.shape):
+            raise ShapeError(
+                f"attention: mask must be a boolean array of shape {scores.shape}, got {m.dtype} {m.shape}"
+            )
+        scores = scores + Constant("M", np.where(m, 0.0, -np.inf))
+    return softmax(scores, -1) @ v
