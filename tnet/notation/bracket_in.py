@@ -467,6 +467,8 @@ class _Parser(Scanner):
         run = self.name_run(end)
         if not run:
             return None
+        if self.peek() == "_":
+            run = self.underscored_function_name(run, start, end)
         after = self.peek()
         if run == "I":
             if "I" in self.bindings:
@@ -522,6 +524,17 @@ class _Parser(Scanner):
         if bad in registered() or bad == "pow":
             raise self.error(f"{bad} is a function: write {bad}(...) with no space before '('", start + i)
         raise self.lookup_error(bad, start + i)
+
+    def underscored_function_name(self, run: str, start: int, end: int) -> str:
+        """A registered function whose name holds '_' (log_softmax): `run` and the '_' that
+        follows would read as a portion; the whole name is taken when a '(' or '^' follows it."""
+        best = run
+        for name in registered():
+            if name.startswith(run + "_") and len(name) > len(best) and start + len(name) < end:
+                if self.text[start : start + len(name)] == name and self.text[start + len(name)] in "(^":
+                    best = name
+        self.pos = start + len(best)
+        return best
 
     def function(self, name: str, start: int) -> _Atom | None:
         """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function."""
