@@ -502,3 +502,12 @@ def test_new_words_print_and_read_back():
         assert name in e.to_latex() and name in e.to_matrix()
     e = tnet.log_softmax(A)
     assert tnet.parse(e.to_bracket(), A=A) is e
+
+
+def test_several_argument_functions_read_back():
+    a, b = tnet.Variable("a", 3), tnet.Variable("b", 3)
+    for e in (tnet.maximum(tnet.tanh(a), b), a**b, tnet.minimum(a, 2 * b)):
+        assert tnet.parse(e.to_bracket(), a=a, b=b) is e
+        assert tnet.notation.parse_matrix(e.to_matrix(), a=a, b=b) is e
+    with pytest.raises(tnet.ParseError, match="takes no positions"):
+        tnet.parse("maximum^1(a, b)", a=a, b=b)

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ShapeError, TnetError
 from ..expr import Delta, Expr, Ones, Size, unify_sizes
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, power_function, registered
 from ..network import UnionFind, combine, linear_combination, scale
 from .names import DIGITS, bind, format_positions, is_name_start, is_plain_name
 from .scan import COEFFICIENT, Scanner, number_value
@@ -554,11 +554,21 @@ class _Parser(Scanner):
         open_ = self.pos
         close = self.match[open_]
         self.enter(open_)
-        arg = self.content(open_ + 1, close)
+        if fn.arity > 1:  # f(A, B, ...): the arguments split at the top-level commas
+            cuts = [i for i, ch in self.top_level(open_ + 1, close) if ch == ","]
+            bounds = zip([open_ + 1, *(c + 1 for c in cuts)], [*cuts, close])
+            args = [self.content(a, b) for a, b in bounds]
+        else:
+            arg = self.content(open_ + 1, close)
         self.pos = close + 1
         self.leave()
         try:
-            e = apply(fn, arg, axes)
+            if fn.arity > 1:
+                if axes is not None:
+                    raise self.error(f"{name} is a function of {fn.arity} tensors and takes no positions ^P", start)
+                e = call(fn, *args)
+            else:
+                e = apply(fn, arg, axes)
         except TnetError as err:
             raise self.error(f"cannot apply {name}: {err}", start) from None
         return _Atom(f"{name}(...)", start, e, "tensor", e.ndim, e)

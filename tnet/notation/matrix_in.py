@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import TnetError
 from ..evaluate import evaluate
 from ..expr import Delta, Expr, Ones
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, power_function, registered
 from ..network import combine, scale
 from ..ops import add, diag, divide, kron, matmul, multiply, power, trace, transpose
 from .einsum_in import read_spec
@@ -335,6 +335,17 @@ class _MatrixReader(Scanner):
         self.pos += 1
         if name == "einsum":
             out = self.einsum(start)
+        elif fn is not None and fn.arity > 1:  # f(A, B, ...)
+            args: list[Expr] = []
+            while True:
+                at = self.pos
+                args.append(self.expr(self.sum(), at, f"argument {len(args) + 1} of {name}"))
+                self.skip_ws()
+                if self.eat(")"):
+                    break
+                if not self.eat(","):
+                    raise self.error(f"expected ',' or ')' in the arguments of {name}, found {self.found()}")
+            out = self.build(start, call, fn, *args)
         else:
             at = self.pos
             arg = self.expr(self.sum(), at, f"the argument of {name}")
