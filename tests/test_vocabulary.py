@@ -511,3 +511,24 @@ def test_several_argument_functions_read_back():
         assert tnet.notation.parse_matrix(e.to_matrix(), a=a, b=b) is e
     with pytest.raises(tnet.ParseError, match="takes no positions"):
         tnet.parse("maximum^1(a, b)", a=a, b=b)
+
+
+def test_batched_masked_attention_is_one_call():
+    rng = np.random.default_rng(10)
+    qv, kv, vv = rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 4, 2)), rng.normal(size=(2, 4, 3))
+    mask = np.tril(np.ones((3, 4), dtype=bool), 1)
+    Q, K, V = tnet.Variable("Q", 2, 3, 2), tnet.Variable("K", 2, 4, 2), tnet.Variable("V", 2, 4, 3)
+    a = tnet.attention(Q, K, V, mask=mask)
+    assert isinstance(a, tnet.Call) and a.to_bracket().startswith("masked_attention(Q, K, V, M)")
+    w = rng.normal(size=(2, 3, 3))
+
+    def att(e):
+        s = np.where(mask, e["Q"] @ np.swapaxes(e["K"], 1, 2) / np.sqrt(2), -np.inf)
+        p = np.exp(s - s.max(-1, keepdims=True))
+        return np.sum((p / p.sum(-1, keepdims=True)) @ e["V"] * w)
+
+    env = {"Q": qv, "K": kv, "V": vv}
+    for var in (Q, K, V):
+        check_derivatives(tnet.sum(a * w), var, env, att(env), att)
+    with pytest.raises(tnet.ShapeError, match="key sizes 2 and 3"):
+        tnet.attention(Q, tnet.Variable("K3", 2, 4, 3), V)

@@ -9,20 +9,21 @@
   softplus(z) - y z, averaged (stable: softplus never overflows).
 - layer_norm(x, gain, bias, axis, eps): (x - mean) / sqrt(var + eps) along `axis`, statistics
   kept as size-1 axes so that they broadcast, then ⊙ gain + bias.
-- attention(Q, K, V, mask): softmax(Q Kᵀ / √d) V for Q (n, d), K (m, d), V (m, e); where
-  `mask` (n, m) is False the score is -inf (weight 0)."""
+- attention(Q, K, V, mask): softmax(Q Kᵀ / √d) V for Q (n, d), K (m, d), V (m, e), with
+  leading batch axes; where `mask` (n, m) is False the score is -inf (weight 0). It is the
+  library's function of several tensors `attention` (a Call node), one rule per argument."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError
 from .expr import Constant, Expr, as_expr
+from .functions import call
 from .indexing import one_hot
-from .library import log_softmax, softmax, softplus
+from .library import log_softmax, softplus
 from .ops import sum as sum_
 from .reductions import mean
 
@@ -95,20 +96,24 @@ def layer_norm(x: Any, gain: Any = None, bias: Any = None, axis: int = -1, eps: 
 
 
 def attention(q: Any, k: Any, v: Any, mask: Any = None) -> Expr:
-    """Scaled dot-product attention, softmax(Q Kᵀ / √d + M) V, with M = -inf where the
-    boolean `mask` (n x m) is False (those keys get weight 0)."""
+    """Scaled dot-product attention, softmax(Q Kᵀ / √d + M) V, for Q (..., n, d), K (..., m, d)
+    and V (..., m, e) with the same leading (batch) axes. Where the boolean `mask` (n x m, or
+    with the batch axes) is False the score is -inf: those keys get weight 0. A function of
+    several tensors (`attention`, or `masked_attention` with the mask as a fourth, constant,
+    argument) with one derivative rule per argument."""
     q, k, v = as_expr(q), as_expr(k), as_expr(v)
-    if q.ndim != 2 or k.ndim != 2 or v.ndim != 2:
-        raise ShapeError(f"attention needs matrices Q, K, V; got shapes {q.shape}, {k.shape}, {v.shape}")
-    d = q.shape[1]
-    if not isinstance(d, int):
-        raise ShapeError("attention: the key size d must be an int (it scales the scores by 1/√d)")
-    scores = (q @ k.T) * (1.0 / math.sqrt(d))
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != bool or m.shape != tuple(scores.shape):
-            raise ShapeError(
-                f"attention: mask must be a boolean array of shape {scores.shape}, got {m.dtype} {m.shape}"
-            )
-        scores = scores + Constant("M", np.where(m, 0.0, -np.inf))
-    return softmax(scores, -1) @ v
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
+        raise ShapeError(
+            f"attention needs Q, K, V with the same number (>= 2) of axes; got shapes {q.shape}, {k.shape}, {v.shape}"
+        )
+    nbatch = q.ndim - 2
+    if mask is None:
+        return call("attention", q, k, v, nbatch=nbatch)
+    m = np.asarray(mask)
+    want = tuple(q.shape[:-1]) + (k.shape[-2],)
+    if m.dtype != bool or m.shape != want[-m.ndim :] or m.ndim < 2:
+        raise ShapeError(f"attention: the mask must be a boolean array of shape {want}, got {m.dtype} {m.shape}")
+    bias = np.broadcast_to(np.where(m, 0.0, -np.inf), want) if all(isinstance(s, int) for s in want) else None
+    if bias is None:
+        raise ShapeError("attention: a mask needs int sizes")
+    return call("masked_attention", q, k, v, Constant("M", bias), nbatch=nbatch)
