@@ -532,3 +532,22 @@ def test_batched_masked_attention_is_one_call():
         check_derivatives(tnet.sum(a * w), var, env, att(env), att)
     with pytest.raises(tnet.ShapeError, match="key sizes 2 and 3"):
         tnet.attention(Q, tnet.Variable("K3", 2, 4, 3), V)
+
+
+def test_reductions_and_underscored_names_read_back_in_both_notations():
+    A = tnet.Variable("A", 3, 4)
+    words = [
+        tnet.log_softmax(A),
+        tnet.gelu(A, "tanh"),
+        tnet.max(A, 1),
+        tnet.max(A),
+        tnet.min(A, 0),
+        tnet.norm(A),
+        tnet.norm(A, axis=1),
+        tnet.argmax(A, 1),
+        tnet.prod(A),
+        tnet.maximum(A, tnet.log_softmax(A, 0)),
+    ]
+    for e in words:
+        assert tnet.parse(e.to_bracket(), A=A) is e, e.to_bracket()
+        assert tnet.notation.parse_matrix(e.to_matrix(), A=A) is e, e.to_matrix()

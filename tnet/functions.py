@@ -158,6 +158,31 @@ class Function:
         raise DifferentiationError(f"the function {self.name!r} has no derivative rule")
 
 
+#: name -> the member of a family of functions for a number of core axes (the reductions: max
+#: over k axes is one Function per k), so that the readers find `max^1(A)`; filled by
+#: `register_family` (library.py), explicit like the registry
+_FAMILIES: dict[str, Callable[[int], Function]] = {}
+
+
+def register_family(name: str, member: Callable[[int], Function]) -> None:
+    """Register a family of functions under one name: `member(k)` is the function acting on
+    sub-tensors of k axes. The readers choose the member from the argument: f^P(A) is the member
+    for A.ndim - len(P) axes, f(A) the member for all of A's axes."""
+    if name in _REGISTRY or name in _FAMILIES:
+        raise ValueError(f"a function named {name!r} is already registered")
+    _FAMILIES[name] = member
+
+
+def family_member(name: str, core_ndim: int) -> Function | None:
+    """The member of the family `name` for sub-tensors of `core_ndim` axes (None: no family)."""
+    member = _FAMILIES.get(name)
+    return None if member is None else member(core_ndim)
+
+
+def is_family(name: str) -> bool:
+    return name in _FAMILIES
+
+
 def get_function(fn: Any) -> Function:
     """The Function itself, or the registered function of that name."""
     if isinstance(fn, Function):

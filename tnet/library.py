@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError
 from .expr import Expr, Ones, Zero, as_expr
-from .functions import Function, along_axis, apply, call
+from .functions import Function, along_axis, apply, call, register_family
 from .network import combine
 from .ops import expand_dims
 
@@ -437,6 +438,10 @@ def reduction_function(kind: str, k: int) -> ReductionFunction:
         fn = ReductionFunction(kind, k)
         _REDUCTIONS[(kind, k)] = fn
     return fn
+
+
+for _kind in ("max", "min", "prod", "norm", "argmax", "argmin"):
+    register_family(_kind, partial(reduction_function, _kind))
 
 
 # ---------------------------------------------------------------------------------------------
