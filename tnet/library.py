@@ -2,22 +2,21 @@
 
 Scalar functions act element-wise (eq. 16) with d f(X) = f'(X) ⊙ dX (eq. 17); softmax,
 log_softmax and logsumexp act on vectors (sec. 4.3.5); inv, det and logdet on matrices
-(sec. 4.4). The reductions max, min, prod, argmax, argmin and the 2-norm act on sub-tensors of
-k axes, one Function per k (`reduction_function`)."""
+(sec. 4.4); maximum, minimum, where and pow (x ** y) are functions of several tensors. The
+reductions (reductions.py) and attention (losses.py) are registered the same way in their own
+modules."""
 
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError
 from .expr import Expr, Ones, Zero, as_expr
-from .functions import Function, along_axis, apply, call, register_family
+from .functions import Function, along_axis, apply, call
 from .network import combine
 from .ops import expand_dims
 
@@ -260,188 +259,6 @@ LOGDET_FN = Function(
     output_shape=_det_shape,
     differential=_logdet_differential,
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# scaled dot-product attention: a function of three (or four, with a mask) tensors
-# ---------------------------------------------------------------------------------------------
-def _attention_value(q: np.ndarray, k: np.ndarray, v: np.ndarray, m: np.ndarray | None = None) -> np.ndarray:
-    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
-    if m is not None:
-        s = s + m
-    return _softmax_value(s) @ v
-
-
-def _attention_shape(cores: tuple) -> tuple:
-    (n, d), (m, d2), (m2, e), *mask = cores
-    for what, x, y in (("Q and K have key sizes", d, d2), ("K and V have key counts", m, m2)):
-        if isinstance(x, int) and isinstance(y, int) and x != y:
-            raise ShapeError(f"attention: {what} {x} and {y}")
-    if mask and tuple(mask[0]) != (n, m) and all(isinstance(s, int) for s in (*mask[0], n, m)):
-        raise ShapeError(f"attention: the mask has shape {tuple(mask[0])}, expected ({n}, {m})")
-    return (n, e)
-
-
-class _AttentionRules:
-    """d attention(Q, K, V[, M]) one argument at a time, with P = softmax(Q Kᵀ/√d + M) per row:
-    dV gives P dV; dQ and dK give dP V with dS = dQ Kᵀ/√d or Q dKᵀ/√d and the softmax rule
-    dP = P ⊙ dS - P ⊙ (1 (P ⊙ dS) 1ᵀ) (sec. 4.3.5); the mask is a constant."""
-
-    @staticmethod
-    def probabilities(args: tuple[Expr, ...], nbatch: int) -> Expr:
-        q, k = args[0], args[1]
-        b = _labels("b", nbatch)
-        scores = combine([q, k], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(q)))
-        if len(args) == 4:
-            scores = scores + args[3]
-        return apply("softmax", scores, range(nbatch + 1))
-
-    @staticmethod
-    def through_softmax(args: tuple[Expr, ...], ds: Expr, nbatch: int) -> Expr:
-        b = _labels("b", nbatch)
-        p = _AttentionRules.probabilities(args, nbatch)
-        ij, ik = b + ["i", "j"], b + ["i", "k"]
-        dp = combine([p, ds], [ij, ij], ij) - combine([p, p, ds], [ij, ik, ik], ij)
-        return combine([dp, args[2]], [ij, b + ["j", "e"]], b + ["i", "e"])
-
-    @staticmethod
-    def dq(args: tuple[Expr, ...], dq: Expr, fx: Expr, nbatch: int) -> Expr:
-        b = _labels("b", nbatch)
-        ds = combine([dq, args[1]], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(dq)))
-        return _AttentionRules.through_softmax(args, ds, nbatch)
-
-    @staticmethod
-    def dk(args: tuple[Expr, ...], dk: Expr, fx: Expr, nbatch: int) -> Expr:
-        b = _labels("b", nbatch)
-        q = args[0]
-        ds = combine([q, dk], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(q)))
-        return _AttentionRules.through_softmax(args, ds, nbatch)
-
-    @staticmethod
-    def dv(args: tuple[Expr, ...], dv: Expr, fx: Expr, nbatch: int) -> Expr:
-        b = _labels("b", nbatch)
-        p = _AttentionRules.probabilities(args, nbatch)
-        return combine([p, dv], [b + ["i", "j"], b + ["j", "e"]], b + ["i", "e"])
-
-
-def _key_size(q: Expr) -> int:
-    d = q.shape[-1]
-    if not isinstance(d, int):
-        raise ShapeError("attention: the key size d must be an int (the scores are scaled by 1/√d)")
-    return d
-
-
-ATTENTION_FN = Function(
-    "attention",
-    _attention_value,
-    arity=3,
-    core_ndim=2,
-    output_shape=_attention_shape,
-    differential=(_AttentionRules.dq, _AttentionRules.dk, _AttentionRules.dv),
-)
-MASKED_ATTENTION_FN = Function(
-    "masked_attention",
-    _attention_value,
-    arity=4,
-    core_ndim=2,
-    output_shape=_attention_shape,
-    differential=(
-        _AttentionRules.dq,
-        _AttentionRules.dk,
-        _AttentionRules.dv,
-        lambda args, dm, fx, k: Zero(*fx.shape),  # the mask is a constant
-    ),
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# reductions over the last k axes: one Function per (kind, k)
-# ---------------------------------------------------------------------------------------------
-def _flat(x: np.ndarray, k: int) -> np.ndarray:
-    """x with its last k axes flattened into one (a trailing axis of size 1 when k = 0)."""
-    return np.reshape(x, x.shape[: x.ndim - k] + (-1,))
-
-
-def _tie_mask(x: np.ndarray, k: int, pick: Callable[..., np.ndarray]) -> np.ndarray:
-    """1/t at the t entries of each sub-tensor that reach its max (or min), 0 elsewhere."""
-    flat = _flat(x, k)
-    hit = (flat == pick(flat, axis=-1, keepdims=True)).astype(np.result_type(x, 0.0))
-    return np.reshape(hit / np.sum(hit, axis=-1, keepdims=True), x.shape)
-
-
-class _Reduction:
-    """The numpy values and derivative rules of one reduction over k axes."""
-
-    def __init__(self, kind: str, k: int) -> None:
-        self.kind, self.k = kind, k
-
-    def value(self, x: np.ndarray) -> np.ndarray:
-        flat = _flat(x, self.k)
-        if self.kind == "max":
-            return np.max(flat, axis=-1)
-        if self.kind == "min":
-            return np.min(flat, axis=-1)
-        if self.kind == "prod":
-            return np.prod(flat, axis=-1)
-        if self.kind == "norm":
-            return np.sqrt(np.sum(flat * flat, axis=-1))
-        if self.kind in ("argmax", "argmin"):
-            return (np.argmax if self.kind == "argmax" else np.argmin)(flat, axis=-1)
-        pick = np.max if self.kind == "argmax_mask" else np.min
-        return _tie_mask(x, self.k, pick)
-
-    def grad(self, x: Expr, nbatch: int) -> Expr:
-        """∇ of one sub-tensor's reduction, batch axes first (used through eq. 32)."""
-        b = _labels("b", nbatch)
-        c = _labels("c", x.ndim - nbatch)
-        if self.kind in ("max", "min"):
-            return reduction_function("arg" + self.kind + "_mask", self.k).applied(x, nbatch)
-        fx = reduction_function(self.kind, self.k).applied(x, nbatch)
-        if self.kind == "prod":  # ∂/∂x_i Π x = Π x / x_i (undefined where an entry is 0)
-            return combine([fx, x**-1], [b, b + c], b + c)
-        # norm: x / |x|, and 0 where |x| = 0 (the subgradient 0)
-        return combine([x, _f("recip0", fx, nbatch)], [b + c, b], b + c)
-
-
-class ReductionFunction(Function):
-    """One reduction (max, min, prod, norm, argmax, argmin, and the tie-splitting indicator
-    of the arg-max or arg-min) over sub-tensors of k axes. Not registered by name (one object
-    per (kind, k)); `reduction_function(kind, k)` finds it."""
-
-    def __init__(self, kind: str, k: int) -> None:
-        self.kind, self.k = kind, k
-        rule = _Reduction(kind, k)
-        same_shape = kind in ("argmax_mask", "argmin_mask")
-        values_only = kind in ("argmax", "argmin", "argmax_mask", "argmin_mask")
-        super().__init__(
-            kind,
-            rule.value,
-            core_ndim=k,
-            output_shape=(lambda core: core) if same_shape else (lambda core: ()),
-            grad=None if values_only else rule.grad,
-            differential=_zero_differential if values_only else None,
-            register=False,
-        )
-
-    def applied(self, x: Expr, nbatch: int) -> Expr:
-        return apply(self, x, range(nbatch))
-
-
-#: (kind, k) -> its ReductionFunction while some expression uses it (weak values)
-_REDUCTIONS: weakref.WeakValueDictionary[tuple[str, int], ReductionFunction] = weakref.WeakValueDictionary()
-
-
-def reduction_function(kind: str, k: int) -> ReductionFunction:
-    """The reduction `kind` over sub-tensors of k axes (one object per (kind, k))."""
-    fn = _REDUCTIONS.get((kind, k))
-    if fn is None:
-        fn = ReductionFunction(kind, k)
-        _REDUCTIONS[(kind, k)] = fn
-    return fn
-
-
-for _kind in ("max", "min", "prod", "norm", "argmax", "argmin"):
-    register_family(_kind, partial(reduction_function, _kind))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,17 +15,115 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError
-from .expr import Constant, Expr, as_expr
-from .functions import call
+from .expr import Constant, Expr, Zero, as_expr
+from .functions import Function, apply, call
 from .indexing import one_hot
-from .library import log_softmax, softplus
+from .library import SOFTMAX_FN, log_softmax, softplus
+from .network import combine
 from .ops import sum as sum_
 from .reductions import mean
+
+
+def _labels(prefix: str, n: int) -> list:
+    return [(prefix, k) for k in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------
+# scaled dot-product attention: a function of three (or four, with a mask) tensors
+# ---------------------------------------------------------------------------------------------
+def _attention_value(q: np.ndarray, k: np.ndarray, v: np.ndarray, m: np.ndarray | None = None) -> np.ndarray:
+    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if m is not None:
+        s = s + m
+    return SOFTMAX_FN.value(s) @ v
+
+
+def _attention_shape(cores: tuple) -> tuple:
+    (n, d), (m, d2), (m2, e), *mask = cores
+    for what, x, y in (("Q and K have key sizes", d, d2), ("K and V have key counts", m, m2)):
+        if isinstance(x, int) and isinstance(y, int) and x != y:
+            raise ShapeError(f"attention: {what} {x} and {y}")
+    if mask and tuple(mask[0]) != (n, m) and all(isinstance(s, int) for s in (*mask[0], n, m)):
+        raise ShapeError(f"attention: the mask has shape {tuple(mask[0])}, expected ({n}, {m})")
+    return (n, e)
+
+
+class _AttentionRules:
+    """d attention(Q, K, V[, M]) one argument at a time, with P = softmax(Q Kᵀ/√d + M) per row:
+    dV gives P dV; dQ and dK give dP V with dS = dQ Kᵀ/√d or Q dKᵀ/√d and the softmax rule
+    dP = P ⊙ dS - P ⊙ (1 (P ⊙ dS) 1ᵀ) (sec. 4.3.5); the mask is a constant."""
+
+    @staticmethod
+    def probabilities(args: tuple[Expr, ...], nbatch: int) -> Expr:
+        q, k = args[0], args[1]
+        b = _labels("b", nbatch)
+        scores = combine([q, k], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(q)))
+        if len(args) == 4:
+            scores = scores + args[3]
+        return apply("softmax", scores, range(nbatch + 1))
+
+    @staticmethod
+    def through_softmax(args: tuple[Expr, ...], ds: Expr, nbatch: int) -> Expr:
+        b = _labels("b", nbatch)
+        p = _AttentionRules.probabilities(args, nbatch)
+        ij, ik = b + ["i", "j"], b + ["i", "k"]
+        dp = combine([p, ds], [ij, ij], ij) - combine([p, p, ds], [ij, ik, ik], ij)
+        return combine([dp, args[2]], [ij, b + ["j", "e"]], b + ["i", "e"])
+
+    @staticmethod
+    def dq(args: tuple[Expr, ...], dq: Expr, fx: Expr, nbatch: int) -> Expr:
+        b = _labels("b", nbatch)
+        ds = combine([dq, args[1]], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(dq)))
+        return _AttentionRules.through_softmax(args, ds, nbatch)
+
+    @staticmethod
+    def dk(args: tuple[Expr, ...], dk: Expr, fx: Expr, nbatch: int) -> Expr:
+        b = _labels("b", nbatch)
+        q = args[0]
+        ds = combine([q, dk], [b + ["i", "d"], b + ["j", "d"]], b + ["i", "j"], coef=1 / math.sqrt(_key_size(q)))
+        return _AttentionRules.through_softmax(args, ds, nbatch)
+
+    @staticmethod
+    def dv(args: tuple[Expr, ...], dv: Expr, fx: Expr, nbatch: int) -> Expr:
+        b = _labels("b", nbatch)
+        p = _AttentionRules.probabilities(args, nbatch)
+        return combine([p, dv], [b + ["i", "j"], b + ["j", "e"]], b + ["i", "e"])
+
+
+def _key_size(q: Expr) -> int:
+    d = q.shape[-1]
+    if not isinstance(d, int):
+        raise ShapeError("attention: the key size d must be an int (the scores are scaled by 1/√d)")
+    return d
+
+
+ATTENTION_FN = Function(
+    "attention",
+    _attention_value,
+    arity=3,
+    core_ndim=2,
+    output_shape=_attention_shape,
+    differential=(_AttentionRules.dq, _AttentionRules.dk, _AttentionRules.dv),
+)
+MASKED_ATTENTION_FN = Function(
+    "masked_attention",
+    _attention_value,
+    arity=4,
+    core_ndim=2,
+    output_shape=_attention_shape,
+    differential=(
+        _AttentionRules.dq,
+        _AttentionRules.dk,
+        _AttentionRules.dv,
+        lambda args, dm, fx, k: Zero(*fx.shape),  # the mask is a constant
+    ),
+)
 
 
 def _reduce(loss: Expr, reduction: str) -> Expr:

@@ -1,8 +1,9 @@
 """Reductions and norms: mean, max, min, prod, argmax, argmin, norm, frobenius2.
 
 A reduction over the axes R of X is the paper's f^P(X) (eq. 27) with P the kept axes: the
-reduced function acts on each sub-tensor indexed by the kept axes (`library.reduction_function`,
-one Function per number of reduced axes). `mean` is a network with summed edges, scaled.
+reduced function acts on each sub-tensor indexed by the kept axes (`reduction_function`, one
+Function per number of reduced axes, registered as a family so the readers find `max^1(A)`).
+`mean` is a network with summed edges, scaled.
 
 Derivatives: d max = 1_argmax · dX per sub-tensor, where 1_argmax is 1/t at each of the t
 entries that reach the maximum (ties split evenly) and 0 elsewhere; min likewise. d prod =
@@ -14,18 +15,119 @@ result broadcasts against the input."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError
-from .expr import Expr, Ones, as_expr
-from .functions import apply
+from .expr import Expr, Ones, Zero, as_expr
+from .functions import Function, apply, register_family
 from .library import abs as abs_
-from .library import reduction_function
+from .network import combine
 from .ops import expand_dims, reduced_axes
 from .ops import sum as sum_
+
+
+def _labels(prefix: str, n: int) -> list:
+    return [(prefix, k) for k in range(n)]
+
+
+def _zero_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    return Zero(*fx.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions over the last k axes: one Function per (kind, k)
+# ---------------------------------------------------------------------------------------------
+def _flat(x: np.ndarray, k: int) -> np.ndarray:
+    """x with its last k axes flattened into one (a trailing axis of size 1 when k = 0)."""
+    return np.reshape(x, x.shape[: x.ndim - k] + (-1,))
+
+
+def _tie_mask(x: np.ndarray, k: int, pick: Callable[..., np.ndarray]) -> np.ndarray:
+    """1/t at the t entries of each sub-tensor that reach its max (or min), 0 elsewhere."""
+    flat = _flat(x, k)
+    hit = (flat == pick(flat, axis=-1, keepdims=True)).astype(np.result_type(x, 0.0))
+    return np.reshape(hit / np.sum(hit, axis=-1, keepdims=True), x.shape)
+
+
+class _Reduction:
+    """The numpy values and derivative rules of one reduction over k axes."""
+
+    def __init__(self, kind: str, k: int) -> None:
+        self.kind, self.k = kind, k
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        flat = _flat(x, self.k)
+        if self.kind == "max":
+            return np.max(flat, axis=-1)
+        if self.kind == "min":
+            return np.min(flat, axis=-1)
+        if self.kind == "prod":
+            return np.prod(flat, axis=-1)
+        if self.kind == "norm":
+            return np.sqrt(np.sum(flat * flat, axis=-1))
+        if self.kind in ("argmax", "argmin"):
+            return (np.argmax if self.kind == "argmax" else np.argmin)(flat, axis=-1)
+        pick = np.max if self.kind == "argmax_mask" else np.min
+        return _tie_mask(x, self.k, pick)
+
+    def grad(self, x: Expr, nbatch: int) -> Expr:
+        """∇ of one sub-tensor's reduction, batch axes first (used through eq. 32)."""
+        b = _labels("b", nbatch)
+        c = _labels("c", x.ndim - nbatch)
+        if self.kind in ("max", "min"):
+            return reduction_function("arg" + self.kind + "_mask", self.k).applied(x, nbatch)
+        fx = reduction_function(self.kind, self.k).applied(x, nbatch)
+        if self.kind == "prod":  # ∂/∂x_i Π x = Π x / x_i (undefined where an entry is 0)
+            return combine([fx, x**-1], [b, b + c], b + c)
+        # norm: x / |x|, and 0 where |x| = 0 (the subgradient 0)
+        return combine([x, apply("recip0", fx, range(nbatch))], [b + c, b], b + c)
+
+
+class ReductionFunction(Function):
+    """One reduction (max, min, prod, norm, argmax, argmin, and the tie-splitting indicator
+    of the arg-max or arg-min) over sub-tensors of k axes. Not registered by name (one object
+    per (kind, k)); `reduction_function(kind, k)` finds it."""
+
+    def __init__(self, kind: str, k: int) -> None:
+        self.kind, self.k = kind, k
+        rule = _Reduction(kind, k)
+        same_shape = kind in ("argmax_mask", "argmin_mask")
+        values_only = kind in ("argmax", "argmin", "argmax_mask", "argmin_mask")
+        super().__init__(
+            kind,
+            rule.value,
+            core_ndim=k,
+            output_shape=(lambda core: core) if same_shape else (lambda core: ()),
+            grad=None if values_only else rule.grad,
+            differential=_zero_differential if values_only else None,
+            register=False,
+        )
+
+    def applied(self, x: Expr, nbatch: int) -> Expr:
+        return apply(self, x, range(nbatch))
+
+
+#: (kind, k) -> its ReductionFunction while some expression uses it (weak values)
+_REDUCTIONS: weakref.WeakValueDictionary[tuple[str, int], ReductionFunction] = weakref.WeakValueDictionary()
+
+
+def reduction_function(kind: str, k: int) -> ReductionFunction:
+    """The reduction `kind` over sub-tensors of k axes (one object per (kind, k))."""
+    fn = _REDUCTIONS.get((kind, k))
+    if fn is None:
+        fn = ReductionFunction(kind, k)
+        _REDUCTIONS[(kind, k)] = fn
+    return fn
+
+
+for _kind in ("max", "min", "prod", "norm", "argmax", "argmin"):
+    register_family(_kind, partial(reduction_function, _kind))
+
 
 Axis = int | Sequence[int] | None
 
