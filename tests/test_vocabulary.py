@@ -551,3 +551,12 @@ def test_reductions_and_underscored_names_read_back_in_both_notations():
     for e in words:
         assert tnet.parse(e.to_bracket(), A=A) is e, e.to_bracket()
         assert tnet.notation.parse_matrix(e.to_matrix(), A=A) is e, e.to_matrix()
+
+
+def test_apply_and_call_keep_to_their_arity():
+    a = tnet.Variable("a", 3)
+    with pytest.raises(TypeError, match="use tnet.call"):
+        tnet.apply("maximum", a)
+    assert tnet.call("tanh", a) is tnet.tanh(a)
+    with pytest.raises(TypeError, match="takes 2 arguments, got 3"):
+        tnet.call("maximum", a, a, a)

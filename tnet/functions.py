@@ -253,6 +253,8 @@ def apply(fn: Any, a: Any, axes: Sequence[int] | None = None) -> Expr:
     `axes=None` applies f element-wise (P = all axes) for a scalar function, or to the last
     `fn.core_ndim` axes otherwise."""
     fn = get_function(fn)
+    if fn.arity > 1:
+        raise TypeError(f"{fn.name} is a function of {fn.arity} tensors: use tnet.call({fn.name!r}, ...)")
     a = as_expr(a)
     if axes is None:
         core = fn.core_ndim if fn.core_ndim is not None else 0
@@ -281,6 +283,8 @@ def call(fn: Any, *args: Any, nbatch: int | None = None) -> Expr:
     exprs = [as_expr(a, f"{fn.name} argument {k}") for k, a in enumerate(args)]
     if len(exprs) != fn.arity:
         raise TypeError(f"{fn.name} takes {fn.arity} arguments, got {len(exprs)}")
+    if fn.arity == 1:
+        return apply(fn, exprs[0], None if nbatch is None else range(nbatch))
     if nbatch is None:
         nbatch = exprs[0].ndim - fn.core_ndims[0]
         if nbatch < 0:
