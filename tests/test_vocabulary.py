@@ -210,6 +210,13 @@ REDUCTIONS = {
     "matrix_norm1": (lambda a: tnet.norm(a, 1), lambda x: np.linalg.norm(x, 1)),
     "matrix_norminf": (lambda a: tnet.norm(a, np.inf), lambda x: np.linalg.norm(x, np.inf)),
     "frobenius2": (tnet.frobenius2, lambda x: np.sum(x * x)),
+    "var1": (lambda a: tnet.var(a, 1), lambda x: np.var(x, 1)),
+    "std_all_ddof": (lambda a: tnet.std(a, ddof=1), lambda x: np.std(x, ddof=1)),
+    "methods": (
+        lambda a: a.mean(0) + a.max(1, keepdims=True) - a.min() + a.sum(0),
+        lambda x: x.mean(0) + x.max(1, keepdims=True) - x.min() + x.sum(0),
+    ),
+    "reshape_method": (lambda a: a.reshape(3, 2).flatten(), lambda x: x.reshape(3, 2).flatten()),
 }
 
 

@@ -77,7 +77,7 @@ from .ops import (
     transpose,
     zeros,
 )
-from .reductions import argmax, argmin, frobenius2, max, mean, min, norm, prod
+from .reductions import argmax, argmin, frobenius2, max, mean, min, norm, prod, std, var
 from .simplify import simplify
 
 
@@ -106,7 +106,7 @@ __all__ = [
     "kron_matrix", "layer_norm", "log", "log1p", "log_softmax", "logdet", "logistic_loss", "logsumexp", "max",
     "maximum", "mean", "min", "minimum", "mse", "Network", "norm", "odot", "odot_k", "one_hot", "Ones",
     "ones", "parse", "ParseError", "permute", "PowerFunction", "prod", "relu", "RenderError", "reshape",
-    "ShapeError", "sigmoid", "sign", "simplify", "sin", "softmax", "softplus", "sqrt", "square", "stack",
-    "step", "Sum", "sum", "take", "tan", "tanh", "TnetError", "trace", "transpose", "Variable", "where",
+    "ShapeError", "sigmoid", "sign", "simplify", "sin", "softmax", "softplus", "sqrt", "square", "stack", "std",
+    "step", "Sum", "sum", "take", "tan", "tanh", "TnetError", "trace", "transpose", "var", "Variable", "where",
     "Zero", "zeros",
 ]  # fmt: skip

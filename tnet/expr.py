@@ -149,7 +149,8 @@ class Expr:
 
     # -- shortcuts to the layers above ------------------------------------------------------
     # The one place where expr.py reaches up the layers: operators (`a @ b`, `a + b`, ...),
-    # `.T`, `.terms`, `.evaluate()` and the printers are conveniences that call the modules
+    # `.T`, `.terms`, `.evaluate()`, indexing, `.sum()` `.mean()` `.max()` `.min()` `.reshape()`
+    # `.flatten()` and the printers are conveniences that call the modules
     # which implement them (ops, network, evaluate, notation, render). They are looked up by
     # `_layer` when called, never imported here, so expr.py imports nothing above it.
     def __matmul__(self, other: Any) -> Expr:
@@ -197,6 +198,25 @@ class Expr:
     def __getitem__(self, key: Any) -> Expr:
         """numpy-style indexing: ints, slices, one integer array (gather), None, Ellipsis."""
         return _layer("indexing").index(self, key)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        """tnet.sum(self, axis, keepdims), as numpy's method."""
+        return _layer("ops").sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").min(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Expr:
+        return _layer("indexing").reshape(self, *shape)
+
+    def flatten(self) -> Expr:
+        return _layer("indexing").flatten(self)
 
     def __iter__(self) -> Any:
         raise TypeError("a tnet expression is not iterable; index it (e[k]) instead")

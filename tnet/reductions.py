@@ -1,4 +1,4 @@
-"""Reductions and norms: mean, max, min, prod, argmax, argmin, norm, frobenius2.
+"""Reductions and norms: mean, var, std, max, min, prod, argmax, argmin, norm, frobenius2.
 
 A reduction over the axes R of X is the paper's f^P(X) (eq. 27) with P the kept axes: the
 reduced function acts on each sub-tensor indexed by the kept axes (`reduction_function`, one
@@ -181,6 +181,26 @@ def mean(a: Any, axis: Axis = None, keepdims: bool = False) -> Expr:
             raise ShapeError(f"mean over axes {list(axes)} of shape {a.shape}: no entries")
         return total * (1.0 / count)
     return total * sum_(Ones(*sizes)) ** -1
+
+
+def var(a: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Expr:
+    """The variance over `axis`, mean((a - mean(a))²) (divided by count - ddof), as numpy."""
+    a = as_expr(a)
+    axes = reduced_axes(axis, a.ndim, "var")
+    centred = a - mean(a, axes, keepdims=True)
+    squares = sum_(centred * centred, axes, keepdims=keepdims)
+    sizes = [a.shape[k] for k in axes]
+    if not all(isinstance(s, int) for s in sizes):
+        return squares * (sum_(Ones(*sizes)) - ddof) ** -1
+    count = math.prod(sizes) - ddof
+    if count <= 0:
+        raise ShapeError(f"var over axes {list(axes)} of shape {a.shape} with ddof={ddof}: no degrees of freedom")
+    return squares * (1.0 / count)
+
+
+def std(a: Any, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Expr:
+    """The standard deviation, √var (its derivative is infinite where the variance is 0)."""
+    return var(a, axis, keepdims, ddof) ** 0.5
 
 
 def frobenius2(a: Any) -> Expr:
