@@ -3,6 +3,7 @@ and second derivatives against central finite differences, stability, printing a
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -246,6 +247,22 @@ def test_max_ties_split_evenly_and_argmax():
     np.testing.assert_array_equal(tnet.evaluate(tnet.argmax(x, 1), {"x": yv}), [1, 0])
     np.testing.assert_array_equal(tnet.evaluate(tnet.argmin(x), {"x": yv}), np.argmin(yv))
     assert np.all(tnet.evaluate(tnet.grad(tnet.sum(tnet.argmax(x, 1)), x), {"x": yv}) == 0)
+
+
+def test_prod_derivatives_are_exact_at_zero_entries():
+    x = tnet.Variable("x", 2, 3)
+    xv = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0]])
+    g = tnet.evaluate(tnet.grad(tnet.sum(tnet.prod(x, 1)), x), {"x": xv})
+    np.testing.assert_allclose(g, [[6.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    v = tnet.Variable("v", 3)
+    vv = np.array([0.0, 2.0, 3.0])
+    h = tnet.evaluate(tnet.hessian(tnet.prod(v), v), {"v": vv})
+    np.testing.assert_allclose(h, [[0.0, 3.0, 2.0], [3.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    third = tnet.evaluate(tnet.jacobian(tnet.hessian(tnet.prod(v), v), v), {"v": vv})
+    want = np.zeros((3, 3, 3))
+    for i, j, k in itertools.permutations(range(3)):
+        want[i, j, k] = 1.0
+    np.testing.assert_allclose(third, want)
 
 
 def test_norm_gradient_at_zero_is_zero():

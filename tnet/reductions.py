@@ -7,13 +7,15 @@ Function per number of reduced axes, registered as a family so the readers find 
 
 Derivatives: d max = 1_argmax · dX per sub-tensor, where 1_argmax is 1/t at each of the t
 entries that reach the maximum (ties split evenly) and 0 elsewhere; min likewise. d prod =
-(prod / X) · dX (undefined where an entry is 0). The 2-norm's gradient is X / |X|, and 0 where
+Π_{j≠i} x_j dx_i, computed without division (exact where entries are 0), and so on to any
+order (`ProdDerivative`). The 2-norm's gradient is X / |X|, and 0 where
 |X| = 0 (the subgradient 0, never NaN). argmax and argmin are values only (zero derivative).
 `keepdims=True` keeps the reduced axes as axes of size 1 (a Ones node of size 1 on each), so the
 result broadcasts against the input."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import weakref
 from collections.abc import Callable, Sequence
@@ -81,9 +83,9 @@ class _Reduction:
         c = _labels("c", x.ndim - nbatch)
         if self.kind in ("max", "min"):
             return reduction_function("arg" + self.kind + "_mask", self.k).applied(x, nbatch)
+        if self.kind == "prod":  # ∂/∂x_i Π x = Π_{j≠i} x_j, exact where entries are 0
+            return prod_derivative(self.k, 1).applied(x, nbatch)
         fx = reduction_function(self.kind, self.k).applied(x, nbatch)
-        if self.kind == "prod":  # ∂/∂x_i Π x = Π x / x_i (undefined where an entry is 0)
-            return combine([fx, x**-1], [b, b + c], b + c)
         # norm: x / |x|, and 0 where |x| = 0 (the subgradient 0)
         return combine([x, apply("recip0", fx, range(nbatch))], [b + c, b], b + c)
 
@@ -125,6 +127,57 @@ def reduction_function(kind: str, k: int) -> ReductionFunction:
     return fn
 
 
+class ProdDerivative(Function):
+    """The r-th derivative of the product of a sub-tensor of k axes (n entries in all): the
+    tensor of r copies of the sub-tensor's shape whose entry (i_1, ..., i_r) is the product of
+    the entries other than i_1, ..., i_r when these are distinct, and 0 otherwise. Exact where
+    entries are 0 (no division); its own gradient is the next one, so prod differentiates to
+    any order. r = 1 costs O(n) per sub-tensor, r >= 2 O(n^(r+1))."""
+
+    def __init__(self, k: int, r: int) -> None:
+        self.k, self.r = k, r
+        super().__init__(
+            "prod'" if r == 1 else f"prod^({r})",
+            self._value,
+            core_ndim=k,
+            output_shape=lambda core: tuple(core) * r,
+            grad=lambda x, nbatch: prod_derivative(k, r + 1).applied(x, nbatch),
+            register=False,
+        )
+
+    def applied(self, x: Expr, nbatch: int) -> Expr:
+        return apply(self, x, range(nbatch))
+
+    def _value(self, x: np.ndarray) -> np.ndarray:
+        core = x.shape[x.ndim - self.k :]
+        flat = _flat(x, self.k)
+        n = flat.shape[-1]
+        if self.r == 1:  # the products to the left and to the right of each entry
+            ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+            left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+            right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+            out = left * right
+        else:
+            out = np.zeros(flat.shape[:-1] + (n,) * self.r, dtype=np.result_type(flat, 0.0))
+            for picked in itertools.permutations(range(n), self.r):
+                where: tuple[Any, ...] = (Ellipsis, *picked)
+                out[where] = np.prod(np.delete(flat, picked, axis=-1), axis=-1)
+        return np.reshape(out, x.shape[: x.ndim - self.k] + tuple(core) * self.r)
+
+
+#: (k, r) -> its ProdDerivative while some expression uses it (weak values)
+_PROD_DERIVATIVES: weakref.WeakValueDictionary[tuple[int, int], ProdDerivative] = weakref.WeakValueDictionary()
+
+
+def prod_derivative(k: int, r: int) -> ProdDerivative:
+    """The r-th derivative of the product over sub-tensors of k axes (one object per (k, r))."""
+    fn = _PROD_DERIVATIVES.get((k, r))
+    if fn is None:
+        fn = ProdDerivative(k, r)
+        _PROD_DERIVATIVES[(k, r)] = fn
+    return fn
+
+
 for _kind in ("max", "min", "prod", "norm", "argmax", "argmin"):
     register_family(_kind, partial(reduction_function, _kind))
 
@@ -152,8 +205,8 @@ def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Expr:  # noqa: A00
 
 
 def prod(a: Any, axis: Axis = None, keepdims: bool = False) -> Expr:
-    """The product over `axis`; d prod = (prod / X) · dX, so its derivative needs non-zero
-    entries."""
+    """The product over `axis`; ∂ prod/∂x_i is the product of the other entries, computed
+    without division, so every derivative is exact where entries are 0."""
     return _reduce("prod", a, axis, keepdims)
 
 
