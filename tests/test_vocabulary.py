@@ -584,3 +584,43 @@ def test_apply_and_call_keep_to_their_arity():
     assert tnet.call("tanh", a) is tnet.tanh(a)
     with pytest.raises(TypeError, match="takes 2 arguments, got 3"):
         tnet.call("maximum", a, a, a)
+
+
+KINDS = {
+    "sum": (tnet.sum, np.sum),
+    "mean": (tnet.mean, np.mean),
+    "max": (tnet.max, np.max),
+    "min": (tnet.min, np.min),
+    "prod": (tnet.prod, np.prod),
+    "norm": (lambda a, axis, keepdims: tnet.norm(a, None, axis, keepdims), None),
+}
+
+
+@st.composite
+def shape_and_axes(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+    axes = draw(st.lists(st.integers(0, len(shape) - 1), unique=True, min_size=1))
+    return shape, tuple(sorted(axes))
+
+
+@settings(max_examples=25)
+@given(kind=st.sampled_from(sorted(KINDS)), sa=shape_and_axes(), keepdims=st.booleans(), seed=st.integers(0, 2**16))
+def test_reductions_over_any_axes(kind, sa, keepdims, seed):
+    shape, axes = sa
+    build, numpy_f = KINDS[kind]
+    if numpy_f is None:
+
+        def numpy_f(x, axis, keepdims):
+            return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+    rng = np.random.default_rng(seed)
+    xv = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    x = tnet.Variable("x", *shape)
+    out = build(x, axes, keepdims)
+    want = numpy_f(xv, axis=axes, keepdims=keepdims)
+    np.testing.assert_allclose(tnet.evaluate(out, {"x": xv}), want, rtol=1e-12, atol=1e-12)
+    w = rng.normal(size=np.shape(want))
+    g = tnet.evaluate(tnet.grad(tnet.sum(out * w), x), {"x": xv})
+    np.testing.assert_allclose(
+        g, fd_grad(lambda v: np.sum(numpy_f(v, axis=axes, keepdims=keepdims) * w), xv), rtol=1e-4, atol=1e-6
+    )
