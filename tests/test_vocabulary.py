@@ -148,6 +148,17 @@ def test_where_takes_only_the_chosen_branch():
     np.testing.assert_allclose(tnet.evaluate(tnet.grad(tnet.sum(e), x), {"x": xv}), [0.0, 0.5, 1 / 3])
 
 
+def test_where_with_a_condition_that_depends_on_the_variable():
+    x = tnet.Variable("x", 4)
+    xv = np.array([-2.0, -0.5, 0.5, 3.0])
+    leaky = tnet.where(tnet.step(x), x, 0.1 * x)
+    w = np.arange(1.0, 5.0)
+    check_derivatives(
+        tnet.sum(leaky * leaky * w), x, {"x": xv}, np.sum(np.where(xv > 0, xv, 0.1 * xv) ** 2 * w),
+        lambda e: np.sum(np.where(e["x"] > 0, e["x"], 0.1 * e["x"]) ** 2 * w),
+    )  # fmt: skip
+
+
 def test_user_function_of_several_tensors_with_cores():
     """f(u, v) = (u · v)² on vectors (cores of one axis), batched over rows: one rule each."""
 

@@ -3,7 +3,8 @@ and clip. maximum, minimum and where are the library's several-argument Function
 nodes); the arguments are broadcast to one shape first (a broadcast axis is a Ones node).
 
 - maximum(a, b), minimum(a, b): at a tie (a = b) the derivative is split evenly, ½ to each.
-- where(cond, a, b): cond is a constant boolean array; only the chosen branch enters the value.
+- where(cond, a, b): cond is a constant boolean array, or a 0/1 expression such as step(x);
+  only the chosen branch enters the value.
   The derivative is c ⊙ da + (1 - c) ⊙ db, so a branch whose derivative is infinite where it is
   not chosen still gives 0 · inf = NaN there, as in other frameworks.
 - clip(x, lo, hi) = minimum(maximum(x, lo), hi) with scalar bounds."""
@@ -51,20 +52,25 @@ def clip(a: Any, lo: float | None = None, hi: float | None = None) -> Expr:
 
 
 def where(cond: Any, a: Any, b: Any) -> Expr:
-    """numpy.where with a constant boolean condition: a where it holds, else b. The condition
-    must broadcast to the shape of the branches (it cannot enlarge it)."""
-    c = np.asarray(cond)
-    if c.dtype != bool:
-        raise TypeError(f"where: the condition must be a boolean array, got dtype {c.dtype}")
+    """numpy.where: a where the condition holds, else b. The condition is a boolean array, or
+    an expression whose values are 0 or 1 such as `tnet.step(x)` (not differentiated: it is a
+    choice, its derivative is 0). It must broadcast to the shape of the branches (it cannot
+    enlarge it)."""
+    if isinstance(cond, Expr):
+        mask: Expr = cond
+    else:
+        c = np.asarray(cond)
+        if c.dtype != bool:
+            raise TypeError(f"where: the condition must be a boolean array or an expression, got dtype {c.dtype}")
+        mask = Constant(f"[{np.array2string(c.astype(int), threshold=6, separator=',')}]", c.astype(float))
     a_e, b_e = as_expr(a, "where branch a"), as_expr(b, "where branch b")
     branches = broadcast_shapes(a_e.shape, b_e.shape, "where")
     try:
-        full = broadcast_shapes(branches, c.shape, "where")
+        full = broadcast_shapes(branches, mask.shape, "where")
     except ShapeError:
         full = None
     if full is None or tuple(full) != tuple(branches):
         raise ShapeError(
-            f"where: the condition has shape {c.shape}, which does not broadcast to the branches' shape {branches}"
+            f"where: the condition has shape {mask.shape}, which does not broadcast to the branches' shape {branches}"
         )
-    mask = Constant(f"[{np.array2string(c.astype(int), threshold=6, separator=',')}]", c.astype(float))
     return call("where", *_broadcast("where", mask, a_e, b_e))
