@@ -45,7 +45,7 @@ from typing import Any
 
 import graphviz
 
-from tnet.expr import Apply, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
+from tnet.expr import Apply, Call, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
 from tnet.functions import PowerFunction
 from tnet.network import Network
 from tnet.notation.names import format_number
@@ -75,6 +75,7 @@ NODE_ATTR = {"fontname": FONT, "fontsize": "11", "height": "0.3", "width": "0.3"
 EDGE_ATTR = {"dir": "none", "color": "#404040"}
 CLUSTER_STYLE = {
     Apply: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
+    Call: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
     Sum: {"style": "rounded,dashed", "color": "#6a1b9a", "fontcolor": "#6a1b9a", "fontsize": "10", "margin": "5"},
     Network: {"style": "rounded", "color": "#8d6e63", "fontcolor": "#6d4c41", "fontsize": "10", "margin": "5"},
 }
@@ -82,6 +83,7 @@ TERM_STYLE = {"style": "rounded", "color": "#b39ddb", "fontcolor": "#4a148c", "f
 _HANDLE = {"border": "1", "style": "rounded"}
 HANDLE_STYLE = {
     Apply: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
+    Call: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
     Sum: {**_HANDLE, "color": "#6a1b9a", "fill": "#f3e5f5", "pin": "#ffffff"},
     Network: {**_HANDLE, "color": "#6d4c41", "fill": "#efebe9", "pin": "#ffffff"},
 }
@@ -150,6 +152,8 @@ def _leaf_style(e: Leaf) -> tuple[str, dict[str, str]]:
 def _composite_kind(e: Expr) -> str:
     if isinstance(e, Apply):
         return function_label(e)
+    if isinstance(e, Call):
+        return e.fn.name
     if isinstance(e, Sum):
         return "sum"
     return "prod"
@@ -301,6 +305,14 @@ class _Drawer:
             box = self.box(parent, label=title or "", **style)
             inner = [self.body(e.arg, box)]
             name = function_label(e)
+        elif isinstance(e, Call):  # one box per argument; the handle's pins take them in order
+            box = self.box(parent, label=title or "", **style)
+            ends = []
+            for k, a in enumerate(e.args, start=1):
+                abox = self.box(box, label=f"argument {k}", **TERM_STYLE)
+                ends.extend(self.body(a, abox))
+            inner = [ends]
+            name = e.fn.name
         elif isinstance(e, Sum):
             box = self.box(parent, label=title or "", **style)
             inner = []
@@ -400,6 +412,8 @@ def _drawn_children(e: Expr) -> list[Expr]:
         return [t for _, t in e.terms_]
     if isinstance(e, Apply):
         return [e.arg]
+    if isinstance(e, Call):
+        return list(e.args)
     return []
 
 

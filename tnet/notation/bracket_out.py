@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..expr import Apply, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero
 from ..functions import Function, PowerFunction, registered
 from ..network import Network, as_terms
 from .names import Names, NameTable, format_number, format_positions, index_letters, latex_escape, latex_name, quote
@@ -215,6 +215,9 @@ class _BracketPrinter:
             return occ
         if isinstance(node, Apply):
             return _Occ("tensor", self.function(node), node.ndim, legs)
+        if isinstance(node, Call):
+            args = ", ".join(self.expr(a) for a in node.args)
+            return _Occ("tensor", self.style.function(node.fn, (), None, args, False), node.ndim, legs)
         return _Occ("tensor", self.style.subexpression(self.expr(node)), node.ndim, legs, needs_portion=True)
 
     def function(self, e: Apply) -> str:

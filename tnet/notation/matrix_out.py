@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from ..expr import Apply, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero
 from ..functions import PowerFunction
 from ..network import Network, UnionFind, as_terms, einsum_letters, tidy_network
 from .names import Names, NameTable, format_number, format_positions, quote
@@ -119,6 +119,16 @@ class _Func(_Mat):
 
     def render(self) -> str:
         return f"{self.name}{self.caret}({self.arg.render()})"
+
+
+class _Call(_Mat):
+    """f(A, B, ...): a function of several tensors."""
+
+    def __init__(self, name: str, args: list[_Mat], rank: int) -> None:
+        self.name, self.args, self.rank = name, args, rank
+
+    def render(self) -> str:
+        return f"{self.name}({', '.join(a.render() for a in self.args)})"
 
 
 class _Pow(_Mat):
@@ -348,6 +358,8 @@ class _MatrixPrinter:
     def node(self, node: Expr) -> _Mat:
         if isinstance(node, Apply) and node not in self.names.of:
             return self.apply(node)
+        if isinstance(node, Call) and node not in self.names.of:
+            return _Call(node.fn.name, [self.expr(a) for a in node.args], node.ndim)
         return self.expr(node)
 
     def apply(self, e: Apply) -> _Mat:
