@@ -21,7 +21,7 @@ import numpy as np
 
 from .contract import contract, plan_contraction, sum_dtype
 from .errors import BindingError, ShapeError
-from .expr import Apply, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
+from .expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from .network import Network, einsum_letters, tidy_network
 
 
@@ -179,6 +179,7 @@ class Bindings:
         for var, value in [(v, given[v]) for v in variables] + absent:
             arr = _as_numeric_array(value, f"the binding for {var.name!r}")
             self._fix_sizes(var, arr, size_source)
+            _check_structure(var, arr)
             dtypes.append(arr.dtype)
             if var in own:
                 self.arrays[var] = arr
@@ -227,6 +228,23 @@ def _as_numeric_array(value: Any, what: str) -> np.ndarray:
     if arr.dtype.kind not in "biufc":
         raise BindingError(f"{what} has dtype {arr.dtype}; tnet evaluates bool, integer, float and complex arrays")
     return arr
+
+
+def _check_structure(var: Variable, arr: np.ndarray) -> None:
+    """A symmetric variable's array must equal its transpose; a diagonal one's must be 0 off
+    the diagonal."""
+    if var.structure == "symmetric" and not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12):
+        worst = np.unravel_index(np.argmax(np.abs(arr - arr.T)), arr.shape)
+        raise BindingError(
+            f"the array bound to the symmetric variable {var.name!r} is not symmetric: entry {tuple(map(int, worst))} "
+            f"is {arr[worst]} but its transpose entry is {arr.T[worst]}"
+        )
+    if var.structure == "diagonal" and np.any(arr - np.diag(np.diagonal(arr))):
+        worst = np.unravel_index(np.argmax(np.abs(arr - np.diag(np.diagonal(arr)))), arr.shape)
+        raise BindingError(
+            f"the array bound to the diagonal variable {var.name!r} has the non-zero off-diagonal entry "
+            f"{tuple(map(int, worst))} = {arr[worst]}"
+        )
 
 
 def _fmt_shape(shape: tuple) -> str:
@@ -425,6 +443,17 @@ def _(e: Apply, ev: Evaluator) -> np.ndarray:
         arg = np.transpose(arg, order)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         out = np.asarray(e.fn.value(arg))
+    want = ev.shape(e)
+    if out.shape != want:
+        raise ShapeError(f"function {e.fn.name!r} returned shape {out.shape}, expected {want}")
+    return out
+
+
+@_value_of.register
+def _(e: Call, ev: Evaluator) -> np.ndarray:
+    args = [ev.value(a) for a in e.args]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.asarray(e.fn.value(*args))
     want = ev.shape(e)
     if out.shape != want:
         raise ShapeError(f"function {e.fn.name!r} returned shape {out.shape}, expected {want}")

@@ -1,4 +1,4 @@
-"""Expression node types: the leaf tensors, Sum and Apply (the Network node lives in network.py).
+"""Expression node types: the leaf tensors, Sum, Apply and Call (the Network node lives in network.py).
 
 Every expression is immutable and hash-consed: building a structurally equal expression twice
 returns the same object, so `is` is structural equality and shared sub-expressions are
@@ -55,26 +55,31 @@ def _intern(cls: type, key: Hashable, build: Callable[[Any], None]) -> Any:
         return obj
 
 
-def _rebuild(cls: type, args: tuple, derived: tuple[tuple[int, str, Shape], ...]) -> Any:
-    """The expression `cls(*args)`, with its derived-from record: how pickle rebuilds one, so
-    that an unpickled expression is the very object of its structure in this process."""
-    obj = cls(*args)
+def _rebuild(
+    cls: type,
+    args: tuple,
+    derived: tuple[tuple[int, str, Shape, str | None], ...],
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """The expression `cls(*args, **kwargs)`, with its derived-from record: how pickle rebuilds
+    one, so that an unpickled expression is the very object of its structure in this process."""
+    obj = cls(*args, **(kwargs or {}))
     if derived:
         mark_derived([obj], [_unflatten_variable(*v) for v in derived])
     return obj
 
 
-def _flatten_variable(v: Variable) -> tuple[int, str, Shape]:
-    """A variable as (how many times differentiated, name, shape): plain data, so that pickling
-    a derived-from record never recurses into the records of its variables."""
+def _flatten_variable(v: Variable) -> tuple[int, str, Shape, str | None]:
+    """A variable as (how many times differentiated, name, shape, structure): plain data, so
+    that pickling a derived-from record never recurses into the records of its variables."""
     depth = 0
     while isinstance(v, Differential):
         v, depth = v.of, depth + 1
-    return (depth, v.name, v.shape)
+    return (depth, v.name, v.shape, v.structure)
 
 
-def _unflatten_variable(depth: int, name: str, shape: Shape) -> Variable:
-    v = Variable(name, shape)
+def _unflatten_variable(depth: int, name: str, shape: Shape, structure: str | None = None) -> Variable:
+    v = Variable(name, shape, **({structure: True} if structure else {}))
     for _ in range(depth):
         v = Differential(v)
     return v
@@ -183,10 +188,14 @@ class Expr:
         """The constructor arguments that rebuild this expression (for pickle)."""
         raise TypeError(f"{type(self).__name__} cannot be pickled")  # pragma: no cover
 
+    def _kwargs(self) -> dict[str, Any]:
+        """The constructor's keyword arguments that rebuild this expression (for pickle)."""
+        return {}
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle rebuilds through the constructor, so hash-consing holds after unpickling."""
         derived = tuple(sorted((_flatten_variable(v) for v in self.derived_from), key=repr))
-        return (_rebuild, (type(self), self._args(), derived))
+        return (_rebuild, (type(self), self._args(), derived, self._kwargs()))
 
     def __copy__(self) -> Expr:  # immutable and hash-consed: a copy is the object itself
         return self
@@ -199,7 +208,8 @@ class Expr:
 
     # -- shortcuts to the layers above ------------------------------------------------------
     # The one place where expr.py reaches up the layers: operators (`a @ b`, `a + b`, ...),
-    # `.T`, `.terms`, `.evaluate()` and the printers are conveniences that call the modules
+    # `.T`, `.terms`, `.evaluate()`, indexing, `.sum()` `.mean()` `.max()` `.min()` `.reshape()`
+    # `.flatten()` and the printers are conveniences that call the modules
     # which implement them (ops, network, evaluate, notation, render). They are looked up by
     # `_layer` when called, never imported here, so expr.py imports nothing above it.
     def __matmul__(self, other: Any) -> Expr:
@@ -240,6 +250,35 @@ class Expr:
 
     def __pow__(self, power: Any) -> Expr:
         return _layer("ops").power(self, power)
+
+    def __rpow__(self, base: Any) -> Expr:
+        return _layer("ops").power(base, self)
+
+    def __getitem__(self, key: Any) -> Expr:
+        """numpy-style indexing: ints, slices, one integer array (gather), None, Ellipsis."""
+        return _layer("indexing").index(self, key)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        """tnet.sum(self, axis, keepdims), as numpy's method."""
+        return _layer("ops").sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").min(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Expr:
+        return _layer("indexing").reshape(self, *shape)
+
+    def flatten(self) -> Expr:
+        return _layer("indexing").flatten(self)
+
+    def __iter__(self) -> Any:
+        raise TypeError("a tnet expression is not iterable; index it (e[k]) instead")
 
     @property
     def T(self) -> Expr:  # noqa: N802 - numpy's name
@@ -305,24 +344,40 @@ class Leaf(Expr):
 class Variable(Leaf):
     """A named tensor that expressions are differentiated with respect to.
 
-    `Variable("X", "n", 3)` is an n x 3 matrix; sizes given by name are bound by evaluate()."""
+    `Variable("X", "n", 3)` is an n x 3 matrix; sizes given by name are bound by evaluate().
+    `symmetric=True` (S = Sᵀ) or `diagonal=True` make a structured square matrix: its gradient
+    is the projection of the unconstrained gradient G onto the structure, sym(G) = (G + Gᵀ)/2
+    or diag(G) (docs/design.md, "Structured variables"), and its bindings are checked."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "structure")
     name: str
+    #: None, "symmetric" or "diagonal"
+    structure: str | None
 
-    def __new__(cls, name: str, *shape: Size | Sequence[Size]) -> Variable:
+    def __new__(
+        cls, name: str, *shape: Size | Sequence[Size], symmetric: bool = False, diagonal: bool = False
+    ) -> Variable:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a Variable needs a non-empty str name, got {name!r}")
         checked = _shape_arguments(shape, f"Variable {name!r}")
+        structure = "symmetric" if symmetric else "diagonal" if diagonal else None
+        if symmetric and diagonal:
+            raise ShapeError(f"Variable {name!r}: give symmetric=True or diagonal=True, not both")
+        if structure is not None and (len(checked) != 2 or checked[0] != checked[1]):
+            raise ShapeError(f"a {structure} Variable must be a square matrix; {name!r} has shape {checked}")
 
         def build(obj: Variable) -> None:
             object.__setattr__(obj, "name", name)
             object.__setattr__(obj, "shape", checked)
+            object.__setattr__(obj, "structure", structure)
 
-        return _intern(cls, (name, checked), build)
+        return _intern(cls, (name, checked) if structure is None else (name, checked, structure), build)
 
     def _args(self) -> tuple[Any, ...]:
         return (self.name, self.shape)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {self.structure: True} if self.structure else {}
 
     @property
     def label(self) -> str:
@@ -340,6 +395,7 @@ class Differential(Variable):
             object.__setattr__(obj, "of", of)
             object.__setattr__(obj, "name", "d" + of.name)
             object.__setattr__(obj, "shape", of.shape)
+            object.__setattr__(obj, "structure", None)
 
         return _intern(cls, (of,), build)
 
@@ -477,7 +533,7 @@ def is_symmetric_leaf(e: Expr) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sum and Apply
+# Sum, Apply and Call
 # ---------------------------------------------------------------------------------------------
 _HASH_BASE, _HASH_MOD = 1_000_003, (1 << 61) - 1
 
@@ -622,6 +678,62 @@ class Apply(Expr):
     def core_axes(self) -> tuple[int, ...]:
         """The axes of the argument that f acts on (the paper's -P)."""
         return tuple(a for a in range(self.arg.ndim) if a not in self.axes)
+
+    @property
+    def label(self) -> str:
+        return self.fn.name
+
+
+class Call(Expr):
+    """f(A_1, ..., A_k): a function of several tensors (eq. 27 with several arguments).
+
+    Every argument has the same `nbatch` leading axes, the batch axes (of equal sizes); f acts
+    on the remaining axes of each argument (its core, `fn.core_ndims[i]` axes) and the result
+    is the batch axes followed by f's output axes. An element-wise f has cores of 0 axes."""
+
+    __slots__ = ("fn", "args", "nbatch")
+    fn: Function
+    args: tuple[Expr, ...]
+    nbatch: int
+
+    def __new__(cls, fn: Function, args: Sequence[Expr], nbatch: int) -> Call:
+        args = tuple(args)
+        if len(args) != fn.arity:
+            raise ShapeError(f"{fn.name} takes {fn.arity} arguments, got {len(args)}")
+        batch: list[Size] = []
+        cores = []
+        for k, (a, core) in enumerate(zip(args, fn.core_ndims)):
+            if a.ndim != nbatch + core:
+                raise ShapeError(
+                    f"{fn.name}: argument {k} ({a.label}) has {a.ndim} axes, expected {nbatch} batch axes "
+                    f"and {core} for the function, shape {a.shape}"
+                )
+            own = a.shape[:nbatch]
+            batch = (
+                list(own)
+                if k == 0
+                else [
+                    unify_sizes(x, y, f"{fn.name}: batch axis {j} of argument 0 and of argument {k}")
+                    for j, (x, y) in enumerate(zip(batch, own))
+                ]
+            )
+            cores.append(tuple(a.shape[nbatch:]))
+        shape = tuple(batch) + tuple(fn.output_shape(tuple(cores)))
+
+        def build(obj: Call) -> None:
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "args", args)
+            object.__setattr__(obj, "nbatch", nbatch)
+            object.__setattr__(obj, "shape", shape)
+
+        return _intern(cls, (fn, args, nbatch), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.args, self.nbatch)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
 
     @property
     def label(self) -> str:

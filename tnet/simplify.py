@@ -24,8 +24,9 @@ from typing import Any, overload
 import networkx as nx
 from networkx.algorithms.isomorphism import GraphMatcher
 
-from .expr import Apply, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_derived, walk
+from .expr import Apply, Call, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_derived, walk
 from .functions import PowerFunction, apply
+from .library import LOG_FN, LOG_SOFTMAX_FN, SOFTMAX_FN
 from .network import Network, combine, linear_combination, make_network, tidy_network
 from .ops import power
 
@@ -288,7 +289,37 @@ def _(e: Leaf, s: Simplifier) -> Expr:
 @_simplified.register
 def _(e: Apply, s: Simplifier) -> Expr:
     arg = s.memo[e.arg]
+    stable = _log_of_softmax(e, arg)
+    if stable is not None:
+        return stable
     return e if arg is e.arg else apply(e.fn, arg, e.axes)
+
+
+def _log_of_softmax(e: Apply, arg: Expr) -> Expr | None:
+    """log(softmax(x)) as log_softmax(x), which stays finite at large logits; also through a
+    rearrangement of the softmax's axes (softmax along an axis that is not the last)."""
+    if e.fn is not LOG_FN or e.axes != tuple(range(arg.ndim)):
+        return None
+    if isinstance(arg, Apply) and arg.fn is SOFTMAX_FN:
+        return apply(LOG_SOFTMAX_FN, arg.arg, arg.axes)
+    if (
+        isinstance(arg, Network)
+        and len(arg.nodes) == 1
+        and isinstance(arg.nodes[0], Apply)
+        and arg.nodes[0].fn is SOFTMAX_FN
+        and sorted(arg.output) == sorted(arg.legs[0])
+        and len(set(arg.legs[0])) == arg.nodes[0].ndim
+    ):
+        inner = arg.nodes[0]
+        stable = apply(LOG_SOFTMAX_FN, inner.arg, inner.axes)
+        return combine([stable], [list(arg.legs[0])], list(arg.output)) if arg.coef == 1 else None
+    return None
+
+
+@_simplified.register
+def _(e: Call, s: Simplifier) -> Expr:
+    args = [s.memo[a] for a in e.args]
+    return e if all(a is b for a, b in zip(args, e.args)) else Call(e.fn, args, e.nbatch)
 
 
 @_simplified.register

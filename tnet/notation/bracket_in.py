@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from ..errors import ShapeError, TnetError
 from ..expr import Delta, Expr, Ones, Size, unify_sizes
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, family_member, is_family, power_function, registered
 from ..network import UnionFind, combine, linear_combination, scale
 from .names import DIGITS, bind, format_positions, is_name_start, is_plain_name
 from .scan import COEFFICIENT, Scanner, number_value
@@ -475,6 +475,8 @@ class _Parser(Scanner):
         run = self.name_run(end)
         if not run:
             return None
+        if self.peek() == "_":
+            run = self.underscored_function_name(run, start, end)
         after = self.peek()
         if run == "I":
             if "I" in self.bindings:
@@ -555,14 +557,18 @@ class _Parser(Scanner):
         raise self.lookup_error(bad, start + i)
 
     def function(self, name: str, start: int) -> _Atom | None:
-        """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function."""
+        """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function.
+        A family (max, min, ...) takes the member for the argument's axes that P leaves."""
         fn: Function | None
+        family = None
         if name == "pow" and self.peek() == "{":
             fn = power_function(self.exponent_braces())
         else:
             fn = registered().get(name)
             if fn is None:
-                return None
+                if not is_family(name):
+                    return None
+                family = name
         axes = None
         if self.peek() == "^":
             self.pos += 1
@@ -572,11 +578,25 @@ class _Parser(Scanner):
         open_ = self.pos
         close = self.match[open_]
         self.enter(open_)
-        arg = self.content(open_ + 1, close)
+        if fn is not None and fn.arity > 1:  # f(A, B, ...): the arguments split at the top-level commas
+            cuts = [i for i, ch in self.top_level(open_ + 1, close) if ch == ","]
+            bounds = zip([open_ + 1, *(c + 1 for c in cuts)], [*cuts, close])
+            args = [self.content(a, b) for a, b in bounds]
+        else:
+            arg = self.content(open_ + 1, close)
         self.pos = close + 1
         self.leave()
         try:
-            e = apply(fn, arg, axes)
+            if family is not None:
+                fn = family_member(family, arg.ndim - (len(axes) if axes else 0))
+            if fn is None:  # pragma: no cover - a family always has a member
+                raise self.error(f"unknown function {name!r}", start)
+            if fn.arity > 1:
+                if axes is not None:
+                    raise self.error(f"{name} is a function of {fn.arity} tensors and takes no positions ^P", start)
+                e = call(fn, *args)
+            else:
+                e = apply(fn, arg, axes)
         except TnetError as err:
             raise self.error(f"cannot apply {name}: {err}", start) from None
         return _Atom(f"{name}(...)", start, e, "tensor", e.ndim, e)

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import TnetError
 from ..evaluate import evaluate
 from ..expr import Delta, Expr, Ones
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, family_member, is_family, power_function, registered
 from ..network import combine, scale
 from ..ops import add, diag, divide, kron, matmul, multiply, power, trace, transpose
 from .einsum_in import read_spec
@@ -315,6 +315,8 @@ class _MatrixReader(Scanner):
         name = self.name_run()
         if not name:
             raise self.error(f"unexpected {self.found()}")
+        if self.peek() == "_":
+            name = self.underscored_function_name(name, start)
         if name == "I":
             if self.peek() == "{":
                 size, order = self.size_braces("I")
@@ -331,7 +333,7 @@ class _MatrixReader(Scanner):
             fn = power_function(self.exponent_braces())
         elif name not in ("tr", "diag", "einsum"):
             fn = registered().get(name)
-            if fn is None:
+            if fn is None and not is_family(name):
                 raise self.error(f"unknown function {name!r}", start)
         axes = None
         if self.eat("^"):
@@ -342,12 +344,25 @@ class _MatrixReader(Scanner):
         self.pos += 1
         if name == "einsum":
             out = self.einsum(start)
+        elif fn is not None and fn.arity > 1:  # f(A, B, ...)
+            args: list[Expr] = []
+            while True:
+                at = self.pos
+                args.append(self.expr(self.sum(), at, f"argument {len(args) + 1} of {name}"))
+                self.skip_ws()
+                if self.eat(")"):
+                    break
+                if not self.eat(","):
+                    raise self.error(f"expected ',' or ')' in the arguments of {name}, found {self.found()}")
+            out = self.build(start, call, fn, *args)
         else:
             at = self.pos
             arg = self.expr(self.sum(), at, f"the argument of {name}")
             self.skip_ws()
             if not self.eat(")"):
                 raise self.error(f"expected ')' after the argument of {name}, found {self.found()}")
+            if fn is None and is_family(name):  # max, min, ...: the member for the axes P leaves
+                fn = family_member(name, arg.ndim - (len(axes) if axes else 0))
             if fn is not None:
                 out = self.build(start, apply, fn, arg, axes)
             else:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import ParseError, TnetError
 from ..expr import Expr, Size
+from ..functions import registered
 from .names import DIGITS, is_name_char, is_name_start, is_plain_name
 
 __all__ = ["COEFFICIENT", "COMPLEX", "NUMBER", "SIGNED_NUMBER", "Scanner", "number_value"]
@@ -134,6 +135,21 @@ class Scanner:
         j = min(run_end, stop)
         self.pos = j
         return self.text[start:j]
+
+    def underscored_function_name(self, run: str, start: int, end: int | None = None) -> str:
+        """After the name run `run` (read from `start`) and a '_': the whole name of a
+        registered function whose name holds '_' (log_softmax), taken when a '(' or '^' follows
+        it (the position moves past it); otherwise `run`, the position unchanged."""
+        stop = self.n if end is None else end
+        best = run
+        for name in registered():
+            size = len(name)
+            if name.startswith(run + "_") and size > len(best) and start + size < stop:
+                if self.text[start : start + size] == name and self.text[start + size] in "(^":
+                    best = name
+        if best is not run:
+            self.pos = start + len(best)
+        return best
 
     def quoted(self) -> str:
         """The name between backquotes at the position (consumed)."""
