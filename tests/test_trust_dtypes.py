@@ -117,3 +117,13 @@ def test_complex_through_contractions_inverse_and_determinant():
 def test_functions_without_a_complex_derivative_refuse_complex(fn):
     with pytest.raises(TypeError, match="real arrays only"):
         tnet.evaluate(fn(x), {"x": np.ones(3) * 1j})
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int32, np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_norm_computes_in_floating_point(dtype):
+    a = (np.arange(9).reshape(3, 3) % 3 + 100).astype(dtype)
+    got = tnet.evaluate(tnet.norm(A), {"A": a})
+    np.testing.assert_allclose(got, np.linalg.norm(a), rtol=1e-6)
+    assert got.dtype == np.linalg.norm(a).dtype
+    with pytest.raises(TypeError, match="real arrays only"):
+        tnet.evaluate(tnet.norm(A), {"A": a + 1j})
