@@ -30,6 +30,7 @@ from .functions import Function, PowerFunction, apply, call
 from .indexing import concatenate, flatten, index, kron_matrix, one_hot, reshape, stack, take
 from .library import (
     abs,
+    adj,
     arccos,
     arcsin,
     arctan,
@@ -97,7 +98,7 @@ def clear_caches() -> None:
 
 
 __all__ = [
-    "abs", "Apply", "apply", "arccos", "arcsin", "arctan", "argmax", "argmin", "attention", "AxisError",
+    "abs", "adj", "Apply", "apply", "arccos", "arcsin", "arctan", "argmax", "argmin", "attention", "AxisError",
     "backprop", "BindingError", "Call", "call", "cdot", "cdot_k", "clear_caches", "clip", "concatenate",
     "Constant", "contraction_path", "ContractionError", "cos", "cross_entropy", "Delta", "delta", "det",
     "diag", "Differential", "differential", "DifferentiationError", "einsum", "erf", "evaluate", "exp",

@@ -185,7 +185,7 @@ def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
     _, xs = _variables_argument(x)
     df = _Forward(f, xs)(f)
-    mark_derived([df], [f])
+    mark_derived([df], [f, *xs, *(Differential(v) for v in xs)])  # a Zero df still takes X, dX
     return df
 
 
@@ -354,7 +354,7 @@ def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) ->
     results = [_project(v, grads.get(v) or Zero(*(v.shape + f.shape))) for v in xs]
     if simplify:
         results = simplify_expressions(results)
-    mark_derived(results, [f])
+    mark_derived(results, [f, *xs])  # a Zero gradient still takes X's binding (and its sizes)
     return results[0] if single else results
 
 
@@ -379,7 +379,7 @@ def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
     g = grad(f, x, simplify=simplify)
     nx_, nf = x.ndim, f.ndim
     j = permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
-    mark_derived([j], [f])
+    mark_derived([j], [f, x])
     return j
 
 

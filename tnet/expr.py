@@ -17,8 +17,9 @@ import hashlib
 import importlib
 import numbers
 import sys
+import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Union
 
@@ -33,21 +34,55 @@ Size = Union[int, str]
 Shape = tuple[Size, ...]
 
 #: (class, structural key) -> the one live expression with that structure (weak values)
-_TABLE: weakref.WeakValueDictionary[tuple[type, tuple[Any, ...]], Expr] = weakref.WeakValueDictionary()
+_TABLE: weakref.WeakValueDictionary[tuple[type, Hashable], Expr] = weakref.WeakValueDictionary()
+#: guards `_TABLE` and the `derived_from` records: threads that build the same new expression at
+#: once get one object (docs/design.md, "Thread safety")
+_LOCK = threading.Lock()
 
 
-def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
+def _intern(cls: type, key: Hashable, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
     full = (cls, key)
-    found = _TABLE.get(full)
-    if found is not None:
-        return found
-    obj: Any = object.__new__(cls)
-    obj._key = key
-    obj.derived_from = frozenset()
-    build(obj)
-    _TABLE[full] = obj
+    with _LOCK:
+        found = _TABLE.get(full)
+        if found is not None:
+            return found
+        obj: Any = object.__new__(cls)
+        object.__setattr__(obj, "derived_from", frozenset())
+        build(obj)
+        object.__setattr__(obj, "_key", key)  # from here on the object is frozen (Expr.__setattr__)
+        _TABLE[full] = obj
+        return obj
+
+
+def _rebuild(
+    cls: type,
+    args: tuple,
+    derived: tuple[tuple[int, str, Shape, str | None], ...],
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """The expression `cls(*args, **kwargs)`, with its derived-from record: how pickle rebuilds
+    one, so that an unpickled expression is the very object of its structure in this process."""
+    obj = cls(*args, **(kwargs or {}))
+    if derived:
+        mark_derived([obj], [_unflatten_variable(*v) for v in derived])
     return obj
+
+
+def _flatten_variable(v: Variable) -> tuple[int, str, Shape, str | None]:
+    """A variable as (how many times differentiated, name, shape, structure): plain data, so
+    that pickling a derived-from record never recurses into the records of its variables."""
+    depth = 0
+    while isinstance(v, Differential):
+        v, depth = v.of, depth + 1
+    return (depth, v.name, v.shape, v.structure)
+
+
+def _unflatten_variable(depth: int, name: str, shape: Shape, structure: str | None = None) -> Variable:
+    v = Variable(name, shape, **({structure: True} if structure else {}))
+    for _ in range(depth):
+        v = Differential(v)
+    return v
 
 
 def check_size(size: Any, what: str) -> Size:
@@ -117,7 +152,7 @@ class Expr:
     """Base class of every tnet expression: a tensor with a shape."""
 
     __slots__ = ("_key", "shape", "derived_from", "__weakref__")
-    _key: tuple[Any, ...]
+    _key: Hashable
     shape: Shape
     #: the variables of the expressions this one was derived from (set by grad, jacobian,
     #: hessian and differential): evaluate() accepts bindings for them too, so that a gradient
@@ -141,8 +176,32 @@ class Expr:
         """A short human name used in error messages and drawings."""
         return type(self).__name__
 
-    def __reduce__(self):  # pragma: no cover - pickling would break hash-consing
-        raise TypeError("tnet expressions are hash-consed and cannot be pickled")
+    def __setattr__(self, name: str, value: Any) -> None:
+        # _intern's build functions set the fields with object.__setattr__, before the object
+        # is published; nothing may change them afterwards
+        raise AttributeError(f"tnet expressions are immutable: cannot set {name!r} on {self.label}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"tnet expressions are immutable: cannot delete {name!r} from {self.label}")
+
+    def _args(self) -> tuple[Any, ...]:
+        """The constructor arguments that rebuild this expression (for pickle)."""
+        raise TypeError(f"{type(self).__name__} cannot be pickled")  # pragma: no cover
+
+    def _kwargs(self) -> dict[str, Any]:
+        """The constructor's keyword arguments that rebuild this expression (for pickle)."""
+        return {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle rebuilds through the constructor, so hash-consing holds after unpickling."""
+        derived = tuple(sorted((_flatten_variable(v) for v in self.derived_from), key=repr))
+        return (_rebuild, (type(self), self._args(), derived, self._kwargs()))
+
+    def __copy__(self) -> Expr:  # immutable and hash-consed: a copy is the object itself
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Expr:
+        return self
 
     def __bool__(self) -> bool:
         return True
@@ -308,11 +367,17 @@ class Variable(Leaf):
             raise ShapeError(f"a {structure} Variable must be a square matrix; {name!r} has shape {checked}")
 
         def build(obj: Variable) -> None:
-            obj.name = name
-            obj.shape = checked
-            obj.structure = structure
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "shape", checked)
+            object.__setattr__(obj, "structure", structure)
 
         return _intern(cls, (name, checked) if structure is None else (name, checked, structure), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.shape)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {self.structure: True} if self.structure else {}
 
     @property
     def label(self) -> str:
@@ -327,12 +392,15 @@ class Differential(Variable):
 
     def __new__(cls, of: Variable) -> Differential:
         def build(obj: Differential) -> None:
-            obj.of = of
-            obj.name = "d" + of.name
-            obj.shape = of.shape
-            obj.structure = None
+            object.__setattr__(obj, "of", of)
+            object.__setattr__(obj, "name", "d" + of.name)
+            object.__setattr__(obj, "shape", of.shape)
+            object.__setattr__(obj, "structure", None)
 
         return _intern(cls, (of,), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.of,)
 
 
 class Constant(Leaf):
@@ -343,18 +411,24 @@ class Constant(Leaf):
     value: np.ndarray
 
     def __new__(cls, name: str, array: Any) -> Constant:
-        value = np.array(array)
-        if value.dtype == object:
-            raise TypeError(f"Constant {name!r} needs a numeric array")
+        try:
+            value = np.array(array)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise ShapeError(f"Constant {name!r} needs a rectangular array: {err}") from None
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Constant {name!r} needs a bool, integer, float or complex array, got dtype {value.dtype}")
         value.setflags(write=False)
         digest = hashlib.sha1(value.tobytes()).hexdigest()
 
         def build(obj: Constant) -> None:
-            obj.name = name
-            obj.value = value
-            obj.shape = value.shape
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "value", value)
+            object.__setattr__(obj, "shape", value.shape)
 
         return _intern(cls, (name, value.shape, value.dtype.str, digest), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.value)
 
     @property
     def label(self) -> str:
@@ -377,11 +451,14 @@ class Delta(Leaf):
         order = int(order)
 
         def build(obj: Delta) -> None:
-            obj.size = size
-            obj.order = order
-            obj.shape = (size,) * order
+            object.__setattr__(obj, "size", size)
+            object.__setattr__(obj, "order", order)
+            object.__setattr__(obj, "shape", (size,) * order)
 
         return _intern(cls, (size, order), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.size, self.order)
 
     @property
     def label(self) -> str:
@@ -397,9 +474,12 @@ class Ones(Leaf):
         checked = _shape_arguments(shape, "Ones")
 
         def build(obj: Ones) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -415,9 +495,12 @@ class Zero(Leaf):
         checked = _shape_arguments(shape, "Zero")
 
         def build(obj: Zero) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -432,9 +515,12 @@ class Hole(Leaf):
 
     def __new__(cls, *shape: Size) -> Hole:
         def build(obj: Hole) -> None:
-            obj.shape = tuple(shape)
+            object.__setattr__(obj, "shape", tuple(shape))
 
         return _intern(cls, tuple(shape), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -449,11 +535,42 @@ def is_symmetric_leaf(e: Expr) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Sum, Apply and Call
 # ---------------------------------------------------------------------------------------------
-class Sum(Expr):
-    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape."""
+_HASH_BASE, _HASH_MOD = 1_000_003, (1 << 61) - 1
 
-    __slots__ = ("terms_",)
+
+class _TermsKey:
+    """The intern key of a Sum: its terms with a position-weighted hash, sum of
+    hash(term_i) * B^i (mod a prime), which `Sum.extended` updates in O(1) per appended term
+    instead of rehashing all of them (building a sum term by term stays linear)."""
+
+    __slots__ = ("terms", "hash", "power")
+
+    def __init__(self, terms: tuple[tuple[Any, Expr], ...], h: int | None = None, power: int | None = None) -> None:
+        self.terms = terms
+        if h is None or power is None:
+            h, power = 0, 1
+            for pair in terms:
+                h = (h + hash(pair) * power) % _HASH_MOD
+                power = power * _HASH_BASE % _HASH_MOD
+        self.hash, self.power = h, power  # power = B^len(terms)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TermsKey) and self.hash == other.hash and self.terms == other.terms
+
+
+class Sum(Expr):
+    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape.
+
+    `_index` maps each term to its position, for `position`; it is built on demand and shared
+    with the sums `extended` from this one (an entry is trusted only if the term is at that
+    position here), so that s = s + t in a loop costs O(1) per step, not O(len(s))."""
+
+    __slots__ = ("terms_", "_index")
     terms_: tuple[tuple[float | complex, Expr], ...]
+    _index: dict[Expr, int] | None
 
     def __new__(cls, terms: Iterable[tuple[float | complex, Expr]]) -> Sum:
         terms = tuple((c, t) for c, t in terms)
@@ -465,12 +582,56 @@ class Sum(Expr):
             if len(t.shape) != len(shape):
                 raise ShapeError(what)
             shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        return cls._make(_TermsKey(terms), shape, None)
 
+    @classmethod
+    def _make(cls, key: _TermsKey, shape: Shape, index: dict[Expr, int] | None) -> Sum:
         def build(obj: Sum) -> None:
-            obj.terms_ = terms
-            obj.shape = shape
+            object.__setattr__(obj, "terms_", key.terms)
+            object.__setattr__(obj, "shape", shape)
+            object.__setattr__(obj, "_index", index)
 
-        return _intern(cls, terms, build)
+        return _intern(cls, key, build)
+
+    def extended(self, more: Sequence[tuple[float | complex, Expr]]) -> Sum:
+        """This sum with the terms `more` appended (none of them a term of this sum): what
+        `network.linear_combination` builds, in time proportional to len(more)."""
+        shape = self.shape
+        for _, t in more:
+            what = f"cannot add tensors of shapes {shape} and {t.shape}"
+            if len(t.shape) != len(shape):
+                raise ShapeError(what)
+            shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        key: _TermsKey = self._key  # type: ignore[assignment]
+        h, power = key.hash, key.power
+        for pair in more:
+            h = (h + hash(pair) * power) % _HASH_MOD
+            power = power * _HASH_BASE % _HASH_MOD
+        terms = self.terms_ + tuple(more)
+        index = self._index
+        if index is not None:
+            for k, (_, t) in enumerate(more, start=len(self.terms_)):
+                index[t] = k
+        return Sum._make(_TermsKey(terms, h, power), shape, index)
+
+    def position(self, t: Expr) -> int | None:
+        """The position of the term t in this sum, or None."""
+        index = self._index
+        if index is None:
+            index = {term: k for k, (_, term) in enumerate(self.terms_)}
+            object.__setattr__(self, "_index", index)
+        k = index.get(t)
+        if k is None:
+            return None  # entries are never removed: t was never a term of this sum
+        if k < len(self.terms_) and self.terms_[k][1] is t:
+            return k
+        # the entry belongs to another sum extended from a common one: index this sum alone
+        own = {term: j for j, (_, term) in enumerate(self.terms_)}
+        object.__setattr__(self, "_index", own)
+        return own.get(t)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.terms_,)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -499,12 +660,15 @@ class Apply(Expr):
         shape = tuple(arg.shape[a] for a in axes) + tuple(out)
 
         def build(obj: Apply) -> None:
-            obj.fn = fn
-            obj.arg = arg
-            obj.axes = axes
-            obj.shape = shape
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "arg", arg)
+            object.__setattr__(obj, "axes", axes)
+            object.__setattr__(obj, "shape", shape)
 
         return _intern(cls, (fn, arg, axes), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.arg, self.axes)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -557,12 +721,15 @@ class Call(Expr):
         shape = tuple(batch) + tuple(fn.output_shape(tuple(cores)))
 
         def build(obj: Call) -> None:
-            obj.fn = fn
-            obj.args = args
-            obj.nbatch = nbatch
-            obj.shape = shape
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "args", args)
+            object.__setattr__(obj, "nbatch", nbatch)
+            object.__setattr__(obj, "shape", shape)
 
         return _intern(cls, (fn, args, nbatch), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.args, self.nbatch)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -600,9 +767,10 @@ def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
         origin.update(variables([s]))
         origin.update(s.derived_from)
     frozen = frozenset(origin)
-    for r in results:
-        if not frozen <= r.derived_from:
-            r.derived_from = r.derived_from | frozen
+    with _LOCK:
+        for r in results:
+            if not frozen <= r.derived_from:
+                object.__setattr__(r, "derived_from", r.derived_from | frozen)
 
 
 def walk(roots: Iterable[Expr]) -> list[Expr]:

@@ -26,6 +26,7 @@ silently change what `tnet.exp` means."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -120,6 +121,12 @@ class Function:
 
     def __repr__(self) -> str:
         return f"Function({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A registered function pickles as its name (it is found again in the registry)."""
+        if _REGISTRY.get(self.name) is not self:
+            raise TypeError(f"the function {self.name!r} is not registered under its name and cannot be pickled")
+        return (get_function, (self.name,))
 
     def output_shape(self, core_shape: tuple[Any, ...]) -> tuple[Any, ...]:
         if self.arity > 1:  # the core shapes of the arguments
@@ -229,19 +236,24 @@ class PowerFunction(Function):
         p = self.exponent
         return p * x ** (p - 1) if p != 2 else 2 * x
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (power_function, (self.exponent,))
+
 
 #: exponent -> its PowerFunction while some expression uses it (weak values), so that x ** 2
 #: built twice is one expression
 _POWERS: weakref.WeakValueDictionary[float, PowerFunction] = weakref.WeakValueDictionary()
+_POWERS_LOCK = threading.Lock()  # threads asking for a new exponent at once get one function
 
 
 def power_function(p: float) -> PowerFunction:
     """The element-wise power x ** p."""
-    fn = _POWERS.get(float(p))
-    if fn is None:
-        fn = PowerFunction(p)
-        _POWERS[float(p)] = fn
-    return fn
+    with _POWERS_LOCK:
+        fn = _POWERS.get(float(p))
+        if fn is None:
+            fn = PowerFunction(p)
+            _POWERS[float(p)] = fn
+        return fn
 
 
 # ---------------------------------------------------------------------------------------------

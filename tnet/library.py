@@ -48,15 +48,33 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-STEP_FN = Function("step", lambda x: (x > 0).astype(np.result_type(x, 0.0)), differential=_zero_differential)
-SIGN_FN = Function("sign", np.sign, differential=_zero_differential, zero_preserving=True)
+def _real_only(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """fn, refusing complex arrays: relu, abs, step and sign have no complex derivative."""
+
+    def value(x: np.ndarray) -> np.ndarray:
+        if np.iscomplexobj(x):
+            raise TypeError(f"{name} is defined for real arrays only (it has no complex derivative), got {x.dtype}")
+        return fn(x)
+
+    return value
+
+
+STEP_FN = Function(
+    "step", _real_only("step", lambda x: (x > 0).astype(np.result_type(x, 0.0))), differential=_zero_differential
+)
+SIGN_FN = Function("sign", _real_only("sign", np.sign), differential=_zero_differential, zero_preserving=True)
 EXP_FN = Function("exp", np.exp, differential=lambda x, dx, fx, k: fx * dx)
 LOG_FN = Function("log", np.log, derivative=lambda x: x**-1)
 TANH_FN = Function("tanh", np.tanh, differential=lambda x, dx, fx, k: (1 - fx**2) * dx, zero_preserving=True)
 SIGMOID_FN = Function("sigmoid", _sigmoid, differential=lambda x, dx, fx, k: (fx * (1 - fx)) * dx)
-RELU_FN = Function("relu", lambda x: np.maximum(x, 0), derivative=lambda x: _f("step", x, x.ndim), zero_preserving=True)
+RELU_FN = Function(
+    "relu",
+    _real_only("relu", lambda x: np.maximum(x, 0)),
+    derivative=lambda x: _f("step", x, x.ndim),
+    zero_preserving=True,
+)
 SQRT_FN = Function("sqrt", np.sqrt, differential=lambda x, dx, fx, k: (0.5 * fx**-1) * dx, zero_preserving=True)
-ABS_FN = Function("abs", np.abs, derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
+ABS_FN = Function("abs", _real_only("abs", np.abs), derivative=lambda x: _f("sign", x, x.ndim), zero_preserving=True)
 SIN_FN = Function("sin", np.sin, derivative=lambda x: _f("cos", x, x.ndim), zero_preserving=True)
 COS_FN = Function("cos", np.cos, derivative=lambda x: -_f("sin", x, x.ndim))
 TAN_FN = Function("tan", np.tan, differential=lambda x, dx, fx, k: (1 + fx**2) * dx, zero_preserving=True)
@@ -171,12 +189,16 @@ WHERE_FN = Function(
 # functions of sub-tensors
 # ---------------------------------------------------------------------------------------------
 def _softmax_value(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 0:  # no entries to normalize: an empty result
+        return np.zeros(x.shape, dtype=np.result_type(x, 0.0))
     z = x - np.max(x, axis=-1, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def _logsumexp_value(x: np.ndarray) -> np.ndarray:
+    if x.shape[-1] == 0:  # log of an empty sum: log 0
+        return np.full(x.shape[:-1], -np.inf, dtype=np.result_type(x, 0.0))
     m = np.max(x, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     return (np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)) + m)[..., 0]
@@ -232,11 +254,54 @@ def _inv_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
     return combine([fx, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
 
 
-def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
-    """d|X| = |X| X^-T · dX (sec. 4.4)."""
+def _inv_value(x: np.ndarray) -> np.ndarray:
+    """The inverse of each matrix; a singular one (no inverse) gives NaNs, as 1/0 gives inf."""
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        out = np.empty(x.shape, dtype=np.result_type(x, 0.0))
+        flat, flat_out = x.reshape((-1, *x.shape[-2:])), out.reshape((-1, *x.shape[-2:]))
+        for k, m in enumerate(flat):
+            try:
+                flat_out[k] = np.linalg.inv(m)
+            except np.linalg.LinAlgError:
+                flat_out[k] = np.nan
+        return out
+
+
+def _adjugate_value(x: np.ndarray) -> np.ndarray:
+    """adj(X), the transposed cofactor matrix (adj X = |X| X^-1 when X is invertible), of each
+    matrix, singular ones included: with X = U S V^H, adj X = |U| |V^H| V adj(S) U^H where
+    adj(S) is diagonal with entries prod_{j != i} s_j."""
+    n = x.shape[-1]
+    if n == 0:
+        return np.zeros(x.shape, dtype=np.result_type(x, 0.0))
+    u, s, vh = np.linalg.svd(x)
+    others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :])  # row i: s with s_i set to 1
+    cof = np.prod(others, axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    vh_h = np.conj(np.swapaxes(vh, -1, -2))
+    u_h = np.conj(np.swapaxes(u, -1, -2))
+    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
+    return out.real if not np.iscomplexobj(x) else out
+
+
+def _adjugate_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d adj(X) = (X^-T · dX) adj(X) - X^-1 dX adj(X), from adj X = |X| X^-1 (sec. 4.4); it
+    needs X invertible."""
     b = _labels("b", nbatch)
     inv = _f("inv", x, nbatch)
-    return combine([fx, inv, dx], [b, b + ["j", "i"], b + ["i", "j"]], b)
+    traced = combine([inv, dx, fx], [b + ["j", "i"], b + ["i", "j"], b + ["k", "l"]], b + ["k", "l"])
+    moved = combine([inv, dx, fx], [b + ["i", "j"], b + ["j", "k"], b + ["k", "l"]], b + ["i", "l"], coef=-1.0)
+    return traced + moved
+
+
+def _det_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
+    """d|X| = adj(X)^T · dX, which is |X| X^-T · dX (sec. 4.4) where X is invertible and holds at
+    singular X too."""
+    b = _labels("b", nbatch)
+    adj = _f("adj", x, nbatch)
+    return combine([adj, dx], [b + ["j", "i"], b + ["i", "j"]], b)
 
 
 def _logdet_differential(x: Expr, dx: Expr, fx: Expr, nbatch: int) -> Expr:
@@ -250,7 +315,8 @@ LOGSUMEXP_FN = Function(
     "logsumexp", _logsumexp_value, core_ndim=1, output_shape=lambda core: (), differential=_logsumexp_differential
 )
 LOG_SOFTMAX_FN = Function("log_softmax", _log_softmax_value, core_ndim=1, differential=_log_softmax_differential)
-INV_FN = Function("inv", np.linalg.inv, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
+INV_FN = Function("inv", _inv_value, core_ndim=2, output_shape=_inv_shape, differential=_inv_differential)
+ADJ_FN = Function("adj", _adjugate_value, core_ndim=2, output_shape=_inv_shape, differential=_adjugate_differential)
 DET_FN = Function("det", np.linalg.det, core_ndim=2, output_shape=_det_shape, differential=_det_differential)
 LOGDET_FN = Function(
     "logdet",
@@ -332,8 +398,15 @@ def inv(a: Any) -> Expr:
     return apply("inv", a)
 
 
+def adj(a: Any) -> Expr:
+    """The adjugate (of the last two axes): adj X = |X| X^-1 where X is invertible, defined at
+    singular X too; ∇|X| = adj(X)^T."""
+    return apply("adj", a)
+
+
 def det(a: Any) -> Expr:
-    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4)."""
+    """The determinant (of the last two axes); d|X| = |X| X^-T · dX (sec. 4.4), computed as
+    adj(X)^T · dX so that it exists at singular X."""
     return apply("det", a)
 
 

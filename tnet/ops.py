@@ -142,6 +142,8 @@ def power(e: Any, p: Any) -> Expr:
     """Element-wise e ** p. A scalar exponent (negative and fractional ones too) is the power
     function x^p; a tensor exponent broadcasts and is the library's two-argument "pow"
     (∂/∂e = p e^(p-1), ∂/∂p = e^p log e, for e > 0)."""
+    if isinstance(p, (complex, np.complexfloating)):
+        raise TypeError(f"** needs a real exponent, got {p!r}; complex powers are not supported")
     if isinstance(p, Scalar):
         if isinstance(e, Scalar):
             return as_expr(e**p)  # type: ignore[operator]
@@ -223,9 +225,12 @@ def _check_k(a: Expr, b: Expr, k: int, what: str) -> None:
 def permute(a: Any, perm: Sequence[int]) -> Expr:
     """A_P (eq. 6): result axis k is A's axis perm[k] (numpy.transpose(A, perm))."""
     a = as_expr(a)
-    perm = tuple(perm)
-    if sorted(int(p) if isinstance(p, (int, np.integer)) else p for p in perm) != list(range(a.ndim)):
-        raise AxisError(f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}")
+    if not isinstance(perm, Sequence):
+        raise AxisError(f"permute: the permutation must be a sequence of axes, got {perm!r}")
+    what = f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}"
+    perm = normalize_axes(perm, a.ndim, what)  # ints, negative counted from the end
+    if len(perm) != a.ndim:
+        raise AxisError(what)
     la = _idx("a", a.ndim)
     return combine([a], [la], [la[p] for p in perm])
 
@@ -242,7 +247,8 @@ def reduced_axes(axis: int | Sequence[int] | None, ndim: int, what: str) -> tupl
     """The 0-based axes a reduction runs over: all of them for None, sorted."""
     if axis is None:
         return tuple(range(ndim))
-    return tuple(sorted(normalize_axes([axis] if isinstance(axis, (int, np.integer)) else axis, ndim, what)))
+    listed = axis if isinstance(axis, (tuple, list)) else [axis]  # a float axis is named, not iterated
+    return tuple(sorted(normalize_axes(listed, ndim, what)))  # type: ignore[arg-type]
 
 
 def sum(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Expr:  # noqa: A001

@@ -70,8 +70,13 @@ class _Reduction:
             return np.min(flat, axis=-1)
         if self.kind == "prod":
             return np.prod(flat, axis=-1)
-        if self.kind == "norm":
-            return np.sqrt(np.sum(flat * flat, axis=-1))
+        if self.kind == "norm":  # in floating point: squares of small integers must not wrap
+            if np.iscomplexobj(flat):
+                raise TypeError(
+                    f"norm is defined for real arrays only (it has no complex derivative), got {flat.dtype}"
+                )
+            real = np.asarray(flat, dtype=np.result_type(flat, 0.0))
+            return np.sqrt(np.sum(real * real, axis=-1))
         if self.kind in ("argmax", "argmin"):
             return (np.argmax if self.kind == "argmax" else np.argmin)(flat, axis=-1)
         pick = np.max if self.kind == "argmax_mask" else np.min

@@ -245,7 +245,7 @@ class _MatrixReader(Scanner):
                 if not m:
                     raise self.error("expected a number after '^⊙'")
                 self.pos = m.end()
-                value = self.powered(value, float(m.group()), start)
+                value = self.powered(value, self.number_of(m.group(), m.start()), start)
             elif self.peek() == "^":
                 raise self.error("expected T, -1, -T or ⊙p after '^'", at)
             else:
@@ -276,6 +276,13 @@ class _MatrixReader(Scanner):
         return self.build(pos, power, self.expr(v, pos, "a power"), p)
 
     # -- atoms -----------------------------------------------------------------------------------
+    def number_of(self, token: str, at: int) -> Any:
+        """The value of a number token read at position `at`, or a ParseError there."""
+        try:
+            return number_value(token)
+        except (ValueError, ZeroDivisionError) as err:
+            raise self.error(str(err) if isinstance(err, ValueError) else f"{token!r} divides by 0", at) from None
+
     def atom(self) -> Value:
         start = self.pos
         ch = self.peek()
@@ -283,7 +290,7 @@ class _MatrixReader(Scanner):
             m = self.number(COMPLEX)
             if m:  # (1+2j), as the printers write a complex coefficient
                 self.pos = m.end()
-                return number_value(m.group())
+                return self.number_of(m.group(), start)
             self.enter(start)
             self.pos += 1
             value = self.sum()
@@ -302,7 +309,7 @@ class _MatrixReader(Scanner):
             if not m:
                 raise self.error(f"expected a number, found {self.found()}")
             self.pos = m.end()
-            return number_value(m.group())
+            return self.number_of(m.group(), start)
         if ch == "`":
             return self.lookup(self.quoted(), start)
         name = self.name_run()

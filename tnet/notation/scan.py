@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
+import numpy as np
+
 from ..errors import ParseError, TnetError
 from ..expr import Expr, Size
 from ..functions import registered
@@ -41,6 +43,8 @@ def number_value(token: str) -> complex | float:
         if d == 0:
             raise ZeroDivisionError(token)
         value = value / d
+    if not np.isfinite(value):  # 1e999, or an integer of hundreds of digits: no float holds it
+        raise ValueError(f"the number {token[:20]}{'...' if len(token) > 20 else ''} does not fit a float")
     return value
 
 
@@ -58,6 +62,7 @@ class Scanner:
         self.pos = 0
         self.depth = 0
         self.match: dict[int, int] = {}  # opening position -> closing position
+        self.run_ends: dict[int, int] = {}  # position inside a run of name characters -> its end
         self.quote_end: dict[int, int] = {}  # opening backquote -> closing backquote
 
     def guarded(self, rule: Callable[[], T]) -> T:
@@ -117,12 +122,17 @@ class Scanner:
     def name_run(self, end: int | None = None) -> str:
         """The run of letters and digits at the position (consumed), starting with a letter; ''
         if there is no name here."""
-        start = j = self.pos
+        start = self.pos
         stop = self.n if end is None else end
-        if j >= stop or not is_name_start(self.text[j]):
+        if start >= stop or not is_name_start(self.text[start]):
             return ""
-        while j < stop and is_name_char(self.text[j]):
-            j += 1
+        run_end = self.run_ends.get(start)
+        if run_end is None:  # scan the run once; readers that take it apart come back inside it
+            run_end = start
+            while run_end < self.n and is_name_char(self.text[run_end]):
+                run_end += 1
+            self.run_ends.update(dict.fromkeys(range(start, run_end), run_end))
+        j = min(run_end, stop)
         self.pos = j
         return self.text[start:j]
 
