@@ -45,7 +45,7 @@ from typing import Any
 
 import graphviz
 
-from tnet.expr import Apply, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
+from tnet.expr import Apply, Call, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
 from tnet.functions import PowerFunction
 from tnet.network import Network
 from tnet.notation.names import format_number
@@ -75,6 +75,7 @@ NODE_ATTR = {"fontname": FONT, "fontsize": "11", "height": "0.3", "width": "0.3"
 EDGE_ATTR = {"dir": "none", "color": "#404040"}
 CLUSTER_STYLE = {
     Apply: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
+    Call: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
     Sum: {"style": "rounded,dashed", "color": "#6a1b9a", "fontcolor": "#6a1b9a", "fontsize": "10", "margin": "5"},
     Network: {"style": "rounded", "color": "#8d6e63", "fontcolor": "#6d4c41", "fontsize": "10", "margin": "5"},
 }
@@ -82,6 +83,7 @@ TERM_STYLE = {"style": "rounded", "color": "#b39ddb", "fontcolor": "#4a148c", "f
 _HANDLE = {"border": "1", "style": "rounded"}
 HANDLE_STYLE = {
     Apply: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
+    Call: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
     Sum: {**_HANDLE, "color": "#6a1b9a", "fill": "#f3e5f5", "pin": "#ffffff"},
     Network: {**_HANDLE, "color": "#6d4c41", "fill": "#efebe9", "pin": "#ffffff"},
 }
@@ -150,6 +152,8 @@ def _leaf_style(e: Leaf) -> tuple[str, dict[str, str]]:
 def _composite_kind(e: Expr) -> str:
     if isinstance(e, Apply):
         return function_label(e)
+    if isinstance(e, Call):
+        return e.fn.name
     if isinstance(e, Sum):
         return "sum"
     return "prod"
@@ -183,7 +187,7 @@ class _Drawer:
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.heads: set[str] = set()  # nodes that some line enters
         self.shared = _shared_composites(root)
-        self.shared_name: dict[int, str] = {}
+        self.shared_name: dict[Expr, str] = {}
 
     # -- ids ------------------------------------------------------------------------------------
     def node(self, box: _Box, **attrs: str) -> str:
@@ -205,13 +209,13 @@ class _Drawer:
 
     # -- the whole picture --------------------------------------------------------------------
     def draw(self, top: _Box) -> None:
-        order = [e for e in walk([self.root]) if id(e) in self.shared]
+        order = [e for e in walk([self.root]) if e in self.shared]
         for k, e in enumerate(order, start=1):
-            self.shared_name[id(e)] = f"{_composite_kind(e)}#{k}"
+            self.shared_name[e] = f"{_composite_kind(e)}#{k}"
         previous: list[str] = []
         for e in order:  # definitions first, children before the expressions that use them
             start = self.count
-            handle = self.composite(e, top, title=self.shared_name[id(e)])
+            handle = self.composite(e, top, title=self.shared_name[e])
             self.stack(previous, start, self.count)
             previous = [handle]
         root = self.root
@@ -220,7 +224,7 @@ class _Drawer:
             row_nodes = 0
             for k, (c, term) in enumerate(root.terms_):
                 coef = c
-                if isinstance(term, Network) and id(term) not in self.shared:
+                if isinstance(term, Network) and term not in self.shared:
                     coef = c * term.coef
                 start = self.count
                 box = self.box(top, label=_signed(coef), **TERM_STYLE)
@@ -272,7 +276,7 @@ class _Drawer:
     # -- pieces ---------------------------------------------------------------------------------
     def body(self, e: Expr, box: _Box, with_coef: bool = True) -> list[_End]:
         """Draw e into box; return its output ends, one per axis, in order."""
-        if isinstance(e, Network) and id(e) not in self.shared:
+        if isinstance(e, Network) and e not in self.shared:
             if with_coef and e.coef != 1:
                 box = self.box(box, label=f"{format_coefficient(e.coef)} ×", **CLUSTER_STYLE[Network])
             return self.network(e, box)
@@ -284,8 +288,8 @@ class _Drawer:
         if isinstance(e, Leaf):
             name, style = _leaf_style(e)
             return _pin_ends(self.node(box, label=_pins(name, 0, e.ndim, style), shape="plain"), e.ndim)
-        if id(e) in self.shared:
-            name = self.shared_name[id(e)]
+        if e in self.shared:
+            name = self.shared_name[e]
             use = self.node(box, label=_pins(name, 0, e.ndim, USE_STYLE), shape="plain")
             return _pin_ends(use, e.ndim)
         return _pin_ends(self.composite(e, box), e.ndim)
@@ -301,11 +305,19 @@ class _Drawer:
             box = self.box(parent, label=title or "", **style)
             inner = [self.body(e.arg, box)]
             name = function_label(e)
+        elif isinstance(e, Call):  # one box per argument; the handle's pins take them in order
+            box = self.box(parent, label=title or "", **style)
+            ends = []
+            for k, a in enumerate(e.args, start=1):
+                abox = self.box(box, label=f"argument {k}", **TERM_STYLE)
+                ends.extend(self.body(a, abox))
+            inner = [ends]
+            name = e.fn.name
         elif isinstance(e, Sum):
             box = self.box(parent, label=title or "", **style)
             inner = []
             for c, term in e.terms_:
-                coef = c * term.coef if isinstance(term, Network) and id(term) not in self.shared else c
+                coef = c * term.coef if isinstance(term, Network) and term not in self.shared else c
                 tbox = self.box(box, label=_signed(coef), **TERM_STYLE)
                 inner.append(self.body(term, tbox, with_coef=False))
             name = "+"
@@ -400,6 +412,8 @@ def _drawn_children(e: Expr) -> list[Expr]:
         return [t for _, t in e.terms_]
     if isinstance(e, Apply):
         return [e.arg]
+    if isinstance(e, Call):
+        return list(e.args)
     return []
 
 
@@ -410,19 +424,19 @@ def _small(e: Expr) -> bool:
     return len(children) <= 3 and all(isinstance(c, Leaf) for c in children)
 
 
-def _shared_composites(root: Expr) -> set[int]:
-    """ids of the composite sub-expressions (not leaves, not the root, not small ones) that an
+def _shared_composites(root: Expr) -> set[Expr]:
+    """The composite sub-expressions (not leaves, not the root, not small ones) that an
     inline drawing would draw more than once: each of them is drawn once, as a named definition."""
-    draws: dict[int, int] = defaultdict(int)
-    draws[id(root)] = 1
-    shared: set[int] = set()
+    draws: dict[Expr, int] = defaultdict(int)
+    draws[root] = 1
+    shared: set[Expr] = set()
     for e in reversed(walk([root])):  # parents before children
-        n = draws[id(e)]
+        n = draws[e]
         if e is not root and not isinstance(e, Leaf) and n > 1 and not _small(e):
-            shared.add(id(e))
+            shared.add(e)
             n = 1
         for child in _drawn_children(e):
-            draws[id(child)] += n
+            draws[child] += n
     return shared
 
 

@@ -44,6 +44,12 @@ REQUIRED = [
     "sec6-3-classification",
     "sec6-4-rnn",
     "sec6-4-expression48",
+    # the vocabulary of real models (issue 10)
+    "ml-softmax-regression",
+    "ml-layer-norm-mlp",
+    "ml-attention",
+    "ml-logistic-hessian",
+    "ml-gaussian-nll",
 ]
 
 

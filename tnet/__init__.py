@@ -2,8 +2,9 @@
 
 The layers, bottom-up (each module imports only the ones before it; docs/design.md):
 
-    errors -> expr -> network -> functions -> ops -> library -> simplify -> diff
-    -> contract -> evaluate -> notation/ -> render (the top-level render/ folder, as tnet.render)
+    errors -> expr -> network -> functions -> ops -> library -> elementwise -> indexing
+    -> reductions -> losses -> simplify -> diff -> contract -> evaluate -> notation/
+    -> render (the top-level render/ folder, as tnet.render)
 
 `import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
 """
@@ -11,11 +12,13 @@ The layers, bottom-up (each module imports only the ones before it; docs/design.
 from . import contract as _contract
 from . import evaluate as _evaluate
 from .diff import backprop, differential, grad, gradient_of_differential, hessian, jacobian
+from .elementwise import clip, maximum, minimum, where
 from .errors import (
     AxisError,
     BindingError,
     ContractionError,
     DifferentiationError,
+    IndexingError,
     LimitError,
     ParseError,
     RenderError,
@@ -23,9 +26,40 @@ from .errors import (
     TnetError,
 )
 from .evaluate import contraction_path, evaluate
-from .expr import Apply, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
-from .functions import Function, PowerFunction, apply
-from .library import abs, cos, det, exp, inv, log, logdet, logsumexp, relu, sigmoid, sin, softmax, sqrt, tanh
+from .expr import Apply, Call, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
+from .functions import Function, PowerFunction, apply, call
+from .indexing import concatenate, flatten, index, kron_matrix, one_hot, reshape, stack, take
+from .library import (
+    abs,
+    adj,
+    arccos,
+    arcsin,
+    arctan,
+    cos,
+    det,
+    erf,
+    exp,
+    expm1,
+    gelu,
+    inv,
+    log,
+    log1p,
+    log_softmax,
+    logdet,
+    logsumexp,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    softplus,
+    sqrt,
+    square,
+    step,
+    tan,
+    tanh,
+)
+from .losses import attention, cross_entropy, layer_norm, logistic_loss, mse
 from .network import Network
 from .notation import einsum, parse
 from .ops import (
@@ -33,6 +67,7 @@ from .ops import (
     cdot_k,
     delta,
     diag,
+    expand_dims,
     identity,
     kron,
     odot,
@@ -44,6 +79,7 @@ from .ops import (
     transpose,
     zeros,
 )
+from .reductions import argmax, argmin, frobenius2, max, mean, min, norm, prod, std, var
 from .simplify import simplify
 
 
@@ -63,11 +99,17 @@ def clear_caches() -> None:
 
 
 __all__ = [
-    "Apply", "AxisError", "BindingError", "Constant", "ContractionError", "Delta", "Differential",
-    "DifferentiationError", "Expr", "LimitError", "Function", "Network", "Ones", "ParseError", "PowerFunction",
-    "RenderError", "ShapeError", "Sum", "TnetError", "Variable", "Zero", "abs", "apply", "backprop", "cdot",
-    "cdot_k", "clear_caches", "contraction_path", "cos", "delta", "det", "diag", "differential", "einsum",
-    "evaluate", "exp", "grad", "gradient_of_differential", "hessian", "identity", "inv", "jacobian",
-    "kron", "log", "logdet", "logsumexp", "odot", "odot_k", "ones", "parse", "permute", "relu", "sigmoid",
-    "simplify", "sin", "softmax", "sqrt", "sum", "tanh", "trace", "transpose", "zeros",
+    "abs", "adj", "Apply", "apply", "arccos", "arcsin", "arctan", "argmax", "argmin", "attention", "AxisError",
+    "backprop", "BindingError", "Call", "call", "cdot", "cdot_k", "clear_caches", "clip", "concatenate",
+    "Constant", "contraction_path", "ContractionError", "cos", "cross_entropy", "Delta", "delta", "det",
+    "diag", "Differential", "differential", "DifferentiationError", "einsum", "erf", "evaluate", "exp",
+    "expand_dims", "expm1", "Expr", "flatten", "frobenius2", "Function", "gelu", "grad",
+    "gradient_of_differential", "hessian", "identity", "index", "IndexingError", "inv", "jacobian", "kron",
+    "kron_matrix", "layer_norm", "LimitError", "log", "log1p", "log_softmax", "logdet", "logistic_loss",
+    "logsumexp", "max",
+    "maximum", "mean", "min", "minimum", "mse", "Network", "norm", "odot", "odot_k", "one_hot", "Ones",
+    "ones", "parse", "ParseError", "permute", "PowerFunction", "prod", "relu", "RenderError", "reshape",
+    "ShapeError", "sigmoid", "sign", "simplify", "sin", "softmax", "softplus", "sqrt", "square", "stack", "std",
+    "step", "Sum", "sum", "take", "tan", "tanh", "TnetError", "trace", "transpose", "var", "Variable", "where",
+    "Zero", "zeros",
 ]  # fmt: skip

@@ -844,8 +844,10 @@ def _shape_error(plan: Plan, arrays: Sequence[np.ndarray]) -> ContractionError:
 def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
     """Contract `arrays` (one per operand of the planned network) following `plan`.
 
-    The result has the axes of ``plan.output`` and the dtype ``numpy.result_type(*arrays)``; an
-    empty network gives ``array(1.0)``.  Like ``numpy.einsum``, a network that is one operand
+    The result has the axes of ``plan.output`` and the dtype ``numpy.result_type(*arrays)``,
+    promoted by `sum_dtype` when the plan sums over an edge (a bool or small-integer network is
+    summed as ``numpy.sum`` would, never wrapped around or cast back); an empty network gives
+    ``array(1.0)``.  Like ``numpy.einsum``, a network that is one operand
     needing no arithmetic returns a view of it.
 
     Raises:
@@ -858,7 +860,10 @@ def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
         raise _shape_error(plan, values)
     if not values:
         return np.array(1.0)
-    dtype = np.result_type(*values)
+    dtype = functools.reduce(np.promote_types, [v.dtype for v in values])
+    if any(step.summed for step in plan.steps):
+        dtype = sum_dtype(dtype)
+        values = [v if v.dtype == dtype else v.astype(dtype) for v in values]
     values.extend([None] * len(plan.steps))
     for step in plan.steps:
         ops = step.operands
@@ -874,6 +879,18 @@ def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
     if result.dtype != dtype:
         result = result.astype(dtype)
     return result
+
+
+def sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of a sum of `dtype` values, as ``numpy.sum`` chooses it: bool and integers
+    narrower than the platform integer are promoted to it (signed or unsigned), so that a sum of
+    bools counts and a sum of int8 does not wrap; other dtypes are kept."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b" or (dtype.kind == "i" and dtype.itemsize < np.dtype(np.int_).itemsize):
+        return np.dtype(np.int_)
+    if dtype.kind == "u" and dtype.itemsize < np.dtype(np.uint).itemsize:
+        return np.dtype(np.uint)
+    return dtype
 
 
 #: the plan cache: at most 1024 plans keyed by the network's structure and sizes (values only,

@@ -21,7 +21,7 @@ from typing import Any, overload
 import numpy as np
 
 from .errors import DifferentiationError
-from .expr import Apply, Delta, Differential, Expr, Hole, Leaf, Ones, Sum, Variable, Zero, mark_derived, walk
+from .expr import Apply, Call, Delta, Differential, Expr, Hole, Leaf, Ones, Sum, Variable, Zero, mark_derived, walk
 from .network import Network, as_terms, combine, fresh, linear_combination
 from .ops import permute
 from .simplify import simplify as simplify_expressions
@@ -71,6 +71,17 @@ def _local_differential(e: Apply) -> tuple[Expr, Hole, tuple[int, ...]]:
     x, order = _argument_in_batch_order(e)
     hole = Hole(*x.shape)
     return e.fn.differential(x, hole, e, len(e.axes)), hole, order
+
+
+def _local_partials(e: Call, dependent: set[Expr]) -> list[tuple[int, Expr, Hole]]:
+    """For each argument i of f(A_1, ..., A_k) that depends on the variables: f's rule for
+    argument i at e, linear in a Hole standing for dA_i."""
+    out = []
+    for i, a in enumerate(e.args):
+        if a in dependent:
+            hole = Hole(*a.shape)
+            out.append((i, e.fn.partial_differential(i, e.args, hole, e, e.nbatch), hole))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,12 +173,19 @@ def _(e: Apply, d: _Forward) -> Expr:
     return substitute(local, hole, darg)
 
 
+@_differential_of.register
+def _(e: Call, d: _Forward) -> Expr:
+    """d f(A_1, ..., A_k) = Σ_i (f's rule for argument i applied to dA_i)."""
+    parts = [(1.0, substitute(local, hole, d(e.args[i]))) for i, local, hole in _local_partials(e, d.dependent)]
+    return linear_combination(parts) if parts else Zero(*e.shape)
+
+
 def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
     _, xs = _variables_argument(x)
     df = _Forward(f, xs)(f)
-    mark_derived([df], [f])
+    mark_derived([df], [f, *xs, *(Differential(v) for v in xs)])  # a Zero df still takes X, dX
     return df
 
 
@@ -294,6 +312,13 @@ def _(e: Apply, g: Expr, back: _Backward) -> None:
         back.add(e.arg, c, term)
 
 
+@_pull_back.register
+def _(e: Call, g: Expr, back: _Backward) -> None:
+    for i, local, hole in _local_partials(e, back.dependent):
+        for c, term in _pullback(local, hole, g):
+            back.add(e.args[i], c, term)
+
+
 def backprop(f: Expr, xs: Sequence[Variable]) -> dict[Expr, Expr]:
     """The gradient of f with respect to every sub-expression that depends on xs (a dict keyed
     by those sub-expressions), by one reverse sweep over the DAG."""
@@ -326,11 +351,27 @@ def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) ->
         raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
     single, xs = _variables_argument(x)
     grads = backprop(f, xs)
-    results = [grads.get(v) or Zero(*(v.shape + f.shape)) for v in xs]
+    results = [_project(v, grads.get(v) or Zero(*(v.shape + f.shape))) for v in xs]
     if simplify:
         results = simplify_expressions(results)
-    mark_derived(results, [f])
+    mark_derived(results, [f, *xs])  # a Zero gradient still takes X's binding (and its sizes)
     return results[0] if single else results
+
+
+def _project(v: Variable, g: Expr) -> Expr:
+    """The gradient with respect to a structured variable: the unconstrained gradient G (v's
+    two axes first) projected onto the structure. Symmetric: sym(G) = (G + Gᵀ)/2, the gradient
+    for the inner product on symmetric matrices (Srinivasan and Panda, 2020), not the older
+    G + Gᵀ - diag(G), which is the derivative with respect to the n(n+1)/2 free entries.
+    Diagonal: G ⊙ I, the diagonal of G."""
+    if v.structure is None or isinstance(g, Zero):
+        return g
+    rest = list(range(2, g.ndim))
+    if v.structure == "symmetric":
+        return linear_combination([(0.5, g), (0.5, permute(g, [1, 0, *rest]))])
+    i, j = fresh(), fresh()
+    others = [fresh() for _ in rest]
+    return combine([g, Delta(v.shape[0], 2)], [[i, j, *others], [i, j]], [i, j, *others])
 
 
 def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
@@ -338,7 +379,7 @@ def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
     g = grad(f, x, simplify=simplify)
     nx_, nf = x.ndim, f.ndim
     j = permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
-    mark_derived([j], [f])
+    mark_derived([j], [f, x])
     return j
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from ..expr import Apply, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero
 from ..functions import PowerFunction
 from ..network import Network, UnionFind, as_terms, einsum_letters, tidy_network
 from .names import Names, NameTable, format_number, format_positions, quote
@@ -119,6 +119,16 @@ class _Func(_Mat):
 
     def render(self) -> str:
         return f"{self.name}{self.caret}({self.arg.render()})"
+
+
+class _Call(_Mat):
+    """f(A, B, ...): a function of several tensors."""
+
+    def __init__(self, name: str, args: list[_Mat], rank: int) -> None:
+        self.name, self.args, self.rank = name, args, rank
+
+    def render(self) -> str:
+        return f"{self.name}({', '.join(a.render() for a in self.args)})"
 
 
 class _Pow(_Mat):
@@ -305,18 +315,18 @@ class _MatrixPrinter:
 
     def __init__(self, names: NameTable) -> None:
         self.names = names
-        self.memo: dict[int, _Mat] = {}
+        self.memo: dict[Expr, _Mat] = {}
 
     def expr(self, e: Expr) -> _Mat:
-        found = self.memo.get(id(e))
+        found = self.memo.get(e)
         if found is None:
             found = self._expr(e)
-            self.memo[id(e)] = found
+            self.memo[e] = found
         return found
 
     def _expr(self, e: Expr) -> _Mat:
-        if id(e) in self.names.of:
-            return _Sym(quote(self.names.of[id(e)]), e.ndim)
+        if e in self.names.of:
+            return _Sym(quote(self.names.of[e]), e.ndim)
         if isinstance(e, Zero):
             return self.zero(e)
         terms: list[tuple[Any, _Mat]] = []
@@ -346,8 +356,10 @@ class _MatrixPrinter:
         return _Scale(0, _Einsum(",".join(letters) + "->" + letters, ones, e.ndim))
 
     def node(self, node: Expr) -> _Mat:
-        if isinstance(node, Apply) and id(node) not in self.names.of:
+        if isinstance(node, Apply) and node not in self.names.of:
             return self.apply(node)
+        if isinstance(node, Call) and node not in self.names.of:
+            return _Call(node.fn.name, [self.expr(a) for a in node.args], node.ndim)
         return self.expr(node)
 
     def apply(self, e: Apply) -> _Mat:
