@@ -66,6 +66,8 @@ TABLE = [
     ("logdet(S) + tr(S'*B)", "S: symmetric n×n", lambda S, B: np.linalg.slogdet(S)[1] + np.trace(S.T @ B)),
     ("norm1(A*x)", "", lambda A, x: np.sum(np.abs(A @ x))),
     ("u'*v", "u, v: vector 3", lambda u, v: u @ v),
+    ("maximum(x, 1) + minimum(A*x, b)", "", lambda x, A, b: np.maximum(x, 1) + np.minimum(A @ x, b)),
+    ("maximum(c, X)", "c: scalar", lambda c, X: np.maximum(c, X)),
 ]
 
 
@@ -104,7 +106,10 @@ def test_shapes_are_inferred_and_unified_by_name():
         ("x^2", "", "'^' raises a scalar or a square matrix", 1),
         ("A / B", "", "'/' divides by a scalar", 2),
         ("foo(x)", "", "unknown function 'foo'", 0),
-        ("exp(x, y)", "", "exp takes one argument", 5),
+        ("exp(x, y)", "", "exp takes 1 argument, got 2", 0),
+        ("maximum(x)", "", "maximum takes 2 arguments, got 1", 0),
+        ("maximum(x, y')", "", "the arguments of maximum: a column vector (n) and a row vector", 0),
+        ("attention(X, X, X)", "", "the formula language has only element-wise functions of several", 0),
         ("A*(x", "", "expected ')'", 4),
         ("x +", "", "expected a name, a number or '('", 3),
         ("x $ y", "", "unexpected '$'", 2),

@@ -13,12 +13,13 @@ loosest first:
     unary   := '-' unary | power
     power   := postfix (('^' | '.^') ('-')? number)*
     postfix := atom "'"*
-    atom    := number | name | f '(' sum ')' | '(' sum ')'
+    atom    := number | name | f '(' sum (',' sum)* ')' | '(' sum ')'
 
 Functions: ``tr``, ``sum``, ``diag``, ``norm2`` (the Euclidean norm), ``norm1``, and every function
 registered with `tnet.Function` by name (``exp``, ``log``, ``softmax``, ``det``, ``inv``, ...):
 one with scalar sub-tensors applies element-wise, one on vectors applies to a vector (or to each
-row of a matrix), one on matrices to a matrix.
+row of a matrix), one on matrices to a matrix; an element-wise function of several arguments
+(``maximum(x, 0)``) takes arguments of one shape or scalars, which are broadcast.
 
 Declarations, one per line or separated by ``;``: ``A: matrix m×n`` (or ``m x n``),
 ``x: vector n``, ``S: symmetric n×n`` (``S'`` reads as S; the gradient is the unconstrained
@@ -37,9 +38,9 @@ from typing import Any
 
 from ..errors import ParseError, TnetError
 from ..expr import Expr, Variable
-from ..functions import Function, apply, registered
+from ..functions import Function, apply, call, registered
 from ..network import combine, scale
-from ..ops import add, diag, divide, kron, matmul, multiply, power, subtract, trace, transpose
+from ..ops import add, broadcast_to, diag, divide, kron, matmul, multiply, power, subtract, trace, transpose
 from ..ops import sum as tsum
 from .scan import NUMBER, Scanner, number_value
 
@@ -173,14 +174,15 @@ class _Reader(Scanner):
             raise self.error(f"unknown function {name!r} (the functions are: {known})", start)
         self.enter(self.pos)
         self.pos += 1
-        arg = self.sum()
+        args = [self.sum()]
         self.skip_ws()
-        if self.peek() == ",":
-            raise self.error(f"{name} takes one argument")
+        while self.eat(","):
+            args.append(self.sum())
+            self.skip_ws()
         if not self.eat(")"):
-            raise self.error(f"expected ')' after the argument of {name}, found {self.found()}")
+            raise self.error(f"expected ',' or ')' after an argument of {name}, found {self.found()}")
         self.leave()
-        return _Node("call", start, [arg], name)
+        return _Node("call", start, args, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,6 +434,24 @@ class _Inference:
 
     def rule_call(self, node: _Node) -> tuple:
         name = node.value
+        fn = registered().get(name)
+        arity = fn.arity if fn is not None else 1
+        if len(node.args) != arity:
+            s = "" if arity == 1 else "s"
+            raise ParseError(f"{name} takes {arity} argument{s}, got {len(node.args)}", self.text, node.pos)
+        if fn is not None and arity > 1:
+            if any(fn.core_ndims):
+                raise ParseError(
+                    f"{name} acts on sub-tensors of its {arity} arguments; the formula language has only "
+                    "element-wise functions of several arguments",
+                    self.text,
+                    node.pos,
+                )
+            types = [self.infer(a) for a in node.args]
+            out = types[0]
+            for t in types[1:]:
+                out = self.same(node, out, t, f"the arguments of {name}")
+            return out
         t = self.infer(node.args[0])
         if name in ("sum", "norm2", "norm1"):
             return ("s",)
@@ -443,7 +463,17 @@ class _Inference:
                 return ("m", t[1], t[1])
             self.square(node, t, "diag of a matrix")
             return ("c", t[1])
-        fn = registered()[name]
+        assert fn is not None  # a name the reader accepted: a builtin or a registered function
+        try:
+            return self.applied(node, fn, t)
+        except (TnetError, TypeError, ValueError) as err:  # a function whose shapes are not those below
+            if isinstance(err, ParseError):
+                raise
+            raise ParseError(f"{name} cannot be applied to {self.shown(t)}: {err}", self.text, node.pos) from None
+
+    def applied(self, node: _Node, fn: Function, t: tuple) -> tuple:
+        """The type of fn(x), x of type t, for a function of one argument."""
+        name = fn.name
         if fn.core_ndim == 0:
             return t
         if fn.core_ndim == 1:
@@ -522,10 +552,11 @@ class _Builder:
     """Builds the tnet expression of a typed syntax tree; numbers stay Python numbers until they
     meet a tensor."""
 
-    def __init__(self, text: str, variables: dict[str, Variable], kinds: dict[str, str]) -> None:
+    def __init__(self, text: str, variables: dict[str, Variable], kinds: dict[str, str], sizes: dict[int, Any]) -> None:
         self.text = text
         self.variables = variables
         self.kinds = kinds
+        self.sizes = sizes  # size variable -> its final size
 
     def build(self, node: _Node) -> Any:
         try:
@@ -608,6 +639,10 @@ class _Builder:
             out = matmul(out, v)
         return out
 
+    def shapes(self, t: tuple) -> list[Any]:
+        """The sizes of a type, as the variables have them."""
+        return [self.sizes[v] for v in t[1:]]
+
     def build_call(self, node: _Node) -> Any:
         name = node.value
         v = self.expr(self.build(node.args[0]))
@@ -622,6 +657,10 @@ class _Builder:
         if name == "norm1":
             return tsum(apply("abs", v))
         fn: Function = registered()[name]
+        if fn.arity > 1:  # element-wise: every argument broadcast to the result's shape
+            shape = tuple(self.shapes(node.type))
+            args = [broadcast_to(self.expr(self.build(a)), shape) for a in node.args]
+            return call(fn, *args)
         if fn.core_ndim == 0 or v.ndim == fn.core_ndim:
             return apply(fn, v)
         return apply(fn, v, [0])  # a function of vectors, on each row of a matrix
@@ -654,7 +693,7 @@ def parse_formula(text: str, declarations: str | Mapping[str, Declaration] = "",
     variables: dict[str, Variable] = {}
     for name, t in inference.names.items():
         variables[name] = Variable(name, *(final[v] for v in t[1:]))
-    builder = _Builder(text, variables, inference.kinds)
+    builder = _Builder(text, variables, inference.kinds, final)
     try:
         expr = builder.expr(builder.build(tree))
     except RecursionError:
