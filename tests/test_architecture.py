@@ -42,6 +42,10 @@ LAYERS = [
     ["tnet.evaluate"],
     ["tnet.notation"],  # the package and every module in it
     ["tnet.render"],  # the folder render/, mapped into the package
+    ["tnet.workbench"],  # one derivation asked for in text: the engine of the front doors
+    ["tnet.web"],  # the local web page (Flask)
+    ["tnet.cli"],  # the command line
+    ["tnet.__main__"],  # python -m tnet
 ]
 
 

@@ -47,6 +47,10 @@ class ParseError(TnetError, ValueError):
         super().__init__(message)
 
 
+class LimitError(TnetError, ValueError):
+    """Input or a derivation beyond a bound of the front doors (length, expression size, time)."""
+
+
 class RenderError(TnetError, RuntimeError):
     """Rendering failed, for example because the Graphviz `dot` program is missing."""
 

@@ -314,13 +314,20 @@ class Expr:
         return _layer("notation").to_matrix(self, names=names)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter shows an expression as its drawing (SVG), falling back to text."""
-        text = {"text/plain": repr(self)}
+        """Jupyter shows an expression as its typeset formula (MathML, in matrix notation) beside
+        its drawing (SVG); LaTeX (bracket notation) and text for other front ends."""
+        bundle = {"text/plain": repr(self), "text/latex": "$" + self.to_latex() + "$"}
+        math = self.to_mathml()
         try:
             svg = _layer("render").to_dot(self).pipe(format="svg").decode("utf-8")
-        except Exception:  # no dot program: plain text
-            return text
-        return {"image/svg+xml": svg, **text}
+        except Exception:  # no dot program: the typeset formula alone
+            return {"text/html": f"<div>{math}</div>", **bundle}
+        inline = svg[svg.find("<svg") :]  # without the XML prolog, inside HTML
+        html = f'<div style="display:flex;align-items:center;gap:2em"><div>{math}</div><div>{inline}</div></div>'
+        return {"text/html": html, "image/svg+xml": svg, **bundle}
+
+    def to_mathml(self, notation: str = "matrix") -> str:
+        return _layer("notation").to_mathml(self, notation)
 
     def __repr__(self) -> str:
         return _layer("notation").describe(self)
