@@ -159,6 +159,17 @@ def test_where_with_a_condition_that_depends_on_the_variable():
     )  # fmt: skip
 
 
+def test_where_holds_where_the_condition_is_nonzero_as_in_numpy():
+    """An expression condition that is not 0/1 selects as numpy does (nonzero holds), and the
+    derivatives by the branches are the 0/1 masks, not the condition's values."""
+    x, y = tnet.Variable("x", 4), tnet.Variable("y", 4)
+    xv, yv = np.array([0.5, 0.0, -2.0, 3.0]), np.arange(4.0)
+    e = tnet.where(x, y, 2.0 * y)
+    np.testing.assert_allclose(tnet.evaluate(e, {"x": xv, "y": yv}), np.where(xv, yv, 2.0 * yv))
+    g = tnet.evaluate(tnet.grad(tnet.sum(e), y), {"x": xv, "y": yv})
+    np.testing.assert_allclose(g, np.where(xv != 0, 1.0, 2.0))
+
+
 def test_user_function_of_several_tensors_with_cores():
     """f(u, v) = (u · v)² on vectors (cores of one axis), batched over rows: one rule each."""
 

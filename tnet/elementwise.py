@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError
-from .expr import Constant, Expr, as_expr
-from .functions import call
+from .expr import Apply, Constant, Expr, as_expr
+from .functions import apply, call
 from .ops import broadcast_shapes, broadcast_to
 
 
@@ -53,11 +53,12 @@ def clip(a: Any, lo: float | None = None, hi: float | None = None) -> Expr:
 
 def where(cond: Any, a: Any, b: Any) -> Expr:
     """numpy.where: a where the condition holds, else b. The condition is a boolean array, or
-    an expression whose values are 0 or 1 such as `tnet.step(x)` (not differentiated: it is a
-    choice, its derivative is 0). It must broadcast to the shape of the branches (it cannot
-    enlarge it)."""
+    an expression, which holds where it is nonzero as in numpy (`tnet.step(x)`, or `x` itself);
+    it is not differentiated (a choice: its derivative is 0). It must broadcast to the shape of
+    the branches (it cannot enlarge it)."""
     if isinstance(cond, Expr):
-        mask: Expr = cond
+        is_mask = isinstance(cond, Apply) and cond.fn.name in ("step", "nonzero") and not cond.core_axes
+        mask: Expr = cond if is_mask else apply("nonzero", cond)
     else:
         c = np.asarray(cond)
         if c.dtype != bool:

@@ -62,6 +62,10 @@ def _real_only(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[n
 STEP_FN = Function(
     "step", _real_only("step", lambda x: (x > 0).astype(np.result_type(x, 0.0))), differential=_zero_differential
 )
+#: 1 where x != 0, else 0 (numpy's truth of a number): the mask `where` makes of a condition
+NONZERO_FN = Function(
+    "nonzero", lambda x: (np.asarray(x) != 0).astype(np.result_type(x, 0.0)), differential=_zero_differential
+)
 SIGN_FN = Function("sign", _real_only("sign", np.sign), differential=_zero_differential, zero_preserving=True)
 EXP_FN = Function("exp", np.exp, differential=lambda x, dx, fx, k: fx * dx)
 LOG_FN = Function("log", np.log, derivative=lambda x: x**-1)
