@@ -219,5 +219,6 @@ def simplify(e: Expr | Sequence[Expr]) -> Expr | list[Expr]:
     roots = [e] if isinstance(e, Expr) else list(e)
     out = Simplifier(roots).run(roots)
     for r, o in zip(roots, out):
-        mark_derived([o], [r])
+        if o is not r:
+            mark_derived([o], [r])
     return out[0] if single else out
