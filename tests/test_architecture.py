@@ -34,6 +34,7 @@ LAYERS = [
     ["tnet.library"],
     ["tnet.simplify"],
     ["tnet.diff"],
+    ["tnet.planners"],
     ["tnet.contract"],
     ["tnet.evaluate"],
     ["tnet.notation"],  # the package and every module in it
