@@ -82,7 +82,7 @@ def substitute(e: Expr, node: Expr, value: Expr, holes: HoleIndex | None = None)
 
     With `holes` (when `node` is a Hole), only the sub-expressions that hold a Hole are visited:
     the work is proportional to the part of e above the hole, not to the graph below it."""
-    order = walk([e]) if holes is None else holes.walk_holding(e)
+    order = walk([e], within=None if holes is None else holes.holds_hole)
     dependent = _dependents(order, [node])
     memo: dict[Expr, Expr] = {node: value}
     for x in order:  # children before parents, so each dependent child is already in memo
@@ -124,25 +124,6 @@ class HoleIndex:
             stack.append((x, True))
             stack.extend((c, False) for c in x.children if c not in holds)
         return holds[e]
-
-    def walk_holding(self, e: Expr) -> list[Expr]:
-        """`walk([e])` restricted to e and the sub-expressions that hold a Hole."""
-        order: list[Expr] = []
-        seen: set[Expr] = set()
-        stack: list[tuple[Expr, bool]] = [(e, False)]
-        while stack:
-            x, done = stack.pop()
-            if done:
-                order.append(x)
-                continue
-            if x in seen:
-                continue
-            seen.add(x)
-            stack.append((x, True))
-            for c in reversed(x.children):
-                if c not in seen and self.holds_hole(c):
-                    stack.append((c, False))
-        return order
 
 
 def _replace_occurrences(net: Network, positions: Sequence[int], replace: Callable[[Expr], Expr]) -> Expr:
