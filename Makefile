@@ -55,6 +55,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_contract.py
 	$(PY) benchmarks/bench_diff.py
+	$(PY) benchmarks/bench_scale.py
 
 # The wheel, in dist/. setuptools copies into build/lib and would ship whatever an earlier
 # build left there, so that goes first.

@@ -3,7 +3,7 @@
 The layers, bottom-up (each module imports only the ones before it; docs/design.md):
 
     errors -> expr -> network -> functions -> ops -> library -> simplify -> diff
-    -> contract -> evaluate -> notation/ -> render (the top-level render/ folder, as tnet.render)
+    -> planners -> contract -> evaluate -> notation/ -> render (the top-level render/ folder, as tnet.render)
 
 `import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
 """
