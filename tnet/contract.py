@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -799,6 +800,7 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     is re-optimised in windows (`_refine`): the top sub-trees under each node reordered
     optimally, which repairs the local mistakes a randomised greedy search leaves."""
     window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    start = time.perf_counter()
     candidates: list[_Tree] = []
     if planner in ("auto", "greedy"):
         best = min(
@@ -807,6 +809,8 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
         )
         candidates.append(best[3])
     if planner != "greedy":
+        if time_budget is not None:  # the library searches for what is left of the budget
+            time_budget = max(time_budget - (time.perf_counter() - start), 0.01)
         path = library_path(net.edges, [net.index[e] for e in net.output], net.size_of, planner, time_budget)
         candidates.append(_refine(net, _path_tree(len(net.edges), path), window)[3])
     if len(candidates) == 1:
