@@ -190,3 +190,20 @@ def test_rule_expansion_visits_only_what_holds_the_hole():
     )
     visited = [e for e in holes.holds if holes.holds[e]]
     assert len(visited) < 10
+
+
+def test_gradients_of_a_long_elementwise_product():
+    """∇_{x_k} sum(x_1 ⊙ ... ⊙ x_n) = the product of the other factors, for 200 factors (merging
+    powers once cost time quadratic in a network's size)."""
+    n = 200
+    xs = [tnet.Variable(f"xp{k}", 3) for k in range(n)]
+    p = xs[0]
+    for x in xs[1:]:
+        p = p * x
+    grads = tnet.grad(tnet.cdot_k(p, tnet.Ones(3), 1), xs)
+    rng = np.random.default_rng(3)
+    values = {f"xp{k}": 1 + 0.01 * rng.standard_normal(3) for k in range(n)}
+    stacked = np.stack([values[f"xp{k}"] for k in range(n)])
+    got = tnet.evaluate(grads[:5] + grads[-5:], values)
+    for k, g in zip(list(range(5)) + list(range(n - 5, n)), got):
+        assert np.allclose(g, np.prod(np.delete(stacked, k, axis=0), axis=0))

@@ -42,11 +42,11 @@ def merge_powers(net: Network) -> Network:
     (the paper's (1 ⊘ Z) ⊙ Z = 1 of sec. 6.3); x^0 leaves the all-ones tensor. Where x is 0 and
     p + q = 0 this gives 1 where the unsimplified product gives nan."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
-    for k, (node, leg) in enumerate(zip(net.nodes, net.legs)):
-        if node.ndim and len(set(leg)) == len(leg):
-            base, p = _base_and_exponent(node)
-            if base is not node or any(_base_and_exponent(n)[0] is node for n in net.nodes if n is not node):
-                groups[(base, leg)].append(k)
+    bases = [_base_and_exponent(node)[0] for node in net.nodes]
+    powered = {base for base, node in zip(bases, net.nodes) if base is not node}  # x of some x^p
+    for k, (node, leg, base) in enumerate(zip(net.nodes, net.legs, bases)):
+        if node.ndim and len(set(leg)) == len(leg) and (base is not node or node in powered):
+            groups[(base, leg)].append(k)
     merged = [ks for ks in groups.values() if len(ks) > 1]
     if not merged:
         return net
