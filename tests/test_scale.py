@@ -16,6 +16,7 @@ from tnet import planners
 from tnet.contract import ContractionError, contract, execute, plan_contraction
 from tnet.diff import HoleIndex, substitute
 from tnet.expr import Hole, walk
+from tnet.render import to_dot
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -145,8 +146,19 @@ def test_deep_chain_without_recursion_error():
     assert np.isclose(got_j, want_j) and np.allclose(got_g, want_g)
     assert tnet.simplify(J) is not None
     assert len(J.to_bracket()) > depth and len(J.to_latex()) > depth
+    assert J.to_matrix().startswith("tr(tanh(tanh(") and J.label.startswith("(")
     assert tnet.contraction_path(gW, {"Xc": x, "Wc": w}).flops > 0
     assert len(walk([gW])) < 40 * depth  # the gradient's DAG is linear in the depth
+
+
+def test_deep_drawings_without_recursion_error():
+    """DOT text of a 1,000-layer chain and of its gradient (nested boxes 1,000 deep; the text
+    grows with the square of the depth through its indentation, so the test stays at 1,000)."""
+    depth = 1000
+    J, X, W = _chain(depth)
+    text = to_dot(J).source
+    assert text.count("subgraph cluster_") >= depth
+    assert to_dot(tnet.grad(J, W)).source.count("subgraph cluster_") >= depth
 
 
 def test_long_rnn_without_recursion_error():
