@@ -2,7 +2,9 @@
 
 1. Derivation of all gradients (derive + simplify, `tnet.grad(J, params)`) of the sec. 6.2 MLP
    (L layers) and the sec. 6.4 RNN (tau steps) at 64, 128, 256 and 512, each run in a fresh
-   Python process (so that no run inherits another's interned expressions), median of the runs.
+   Python process (so that no run inherits another's interned expressions), median of the runs,
+   in CPU seconds. `--before DIR` times another checkout of tnet alongside (e.g. an older
+   commit, extracted with `git archive`).
    Targets: MLP L = 512 under 1 s, RNN tau = 512 under 2 s, t(512) / t(256) <= 2.3 for both.
 2. Contraction planning on random 3-regular graphs and random hypergraphs of 20, 40, 80 and
    200 operands (8 seeds each, edge sizes 8..64): FLOPs of tnet's plan (planner="auto")
@@ -11,7 +13,7 @@
    process. Targets: median ratio <= 1.1, worst <= 2, planning time no more than auto-hq's;
    at 200 operands a plan within the time budget given (planner="auto", time_budget=1 s).
 
-Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan]
+Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan] [--before DIR]
 """
 
 from __future__ import annotations
@@ -37,32 +39,42 @@ from tnet import contract  # noqa: E402
 # ---------------------------------------------------------------------------------------------
 _CHILD = """
 import sys, time
-sys.path.insert(0, {here!r})
 sys.path.insert(0, {root!r})
+sys.path.insert(0, {here!r})
 from bench_diff import mlp_loss, rnn_loss
 import tnet
 J, params = ({kind}_loss)({size})[:2]
-t0 = time.perf_counter()
+t0 = time.process_time()
 tnet.grad(J, params)
-print(time.perf_counter() - t0)
+print(time.process_time() - t0)
 """
 
 
-def derivation_time(kind: str, size: int) -> float:
-    code = _CHILD.format(here=HERE, root=os.path.join(HERE, ".."), kind=kind, size=size)
+def derivation_time(kind: str, size: int, root: str) -> float:
+    """CPU seconds of grad(J, params) in a fresh process importing tnet from the checkout
+    `root` (CPU time, not wall time: on a shared machine the wall time mostly measures the
+    other processes)."""
+    code = _CHILD.format(here=os.path.join(root, "benchmarks"), root=root, kind=kind, size=size)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def derivation_table(sizes: list[int], runs: int) -> None:
-    print("\nDerivation of all gradients (derive + simplify), one process per run, median of", runs)
-    print(f"{'size':>5} | {'MLP (s)':>8} | {'RNN (s)':>8}")
-    print("-" * 28)
+def derivation_table(sizes: list[int], runs: int, before: str | None) -> None:
+    """Derivation times; with `before` (another checkout of tnet, e.g. an older commit), its
+    times too, interleaved size by size so that the machine's load affects both alike."""
+    print("\nDerivation of all gradients (derive + simplify), CPU seconds, one process per run, median of", runs)
+    roots = {"now": os.path.join(HERE, "..")} | ({"before": before} if before else {})
+    print(" size | " + " | ".join(f"{kind} {name:>6} (s)" for name in roots for kind in ("MLP", "RNN")))
     times: dict[tuple[str, int], float] = {}
     for s in sizes:
-        for kind in ("mlp", "rnn"):
-            times[kind, s] = statistics.median(derivation_time(kind, s) for _ in range(runs))
-        print(f"{s:>5} | {times['mlp', s]:>8.3f} | {times['rnn', s]:>8.3f}")
+        row = []
+        for name, root in roots.items():
+            for kind in ("mlp", "rnn"):
+                runs_ = [derivation_time(kind, s, root) for _ in range(runs)]
+                row.append(statistics.median(runs_))
+                if name == "now":
+                    times[kind, s] = row[-1]
+        print(f"{s:>5} | " + " | ".join(f"{t:>14.3f}" for t in row))
     if 256 in sizes and 512 in sizes:
         for kind in ("mlp", "rnn"):
             print(f"{kind}: t(512) / t(256) = {times[kind, 512] / times[kind, 256]:.2f}")
@@ -142,9 +154,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs and seeds")
     parser.add_argument("--only", choices=["derive", "plan"])
+    parser.add_argument("--before", help="another tnet checkout to time derivation against")
     args = parser.parse_args()
     if args.only != "plan":
-        derivation_table([64, 128, 256, 512], 1 if args.quick else 3)
+        derivation_table([64, 128, 256, 512], 1 if args.quick else 3, args.before)
     if args.only != "derive":
         contract.clear_cache()
         planning_table([20, 40, 80], 2 if args.quick else 8, 200, 1.0)
