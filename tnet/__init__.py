@@ -50,7 +50,8 @@ def clear_caches() -> None:
     """Empty every cache tnet keeps. None of them changes a result; clearing frees memory and
     makes the next evaluation plan again. The caches:
 
-    - contraction plans, at most 1024, keyed by a network's structure and sizes (contract.py);
+    - contraction plans, at most 1024, keyed by a network's structure, sizes and planner settings
+      (contract.py);
     - evaluation programs, weakly keyed by the first expression evaluated (evaluate.py);
     - prepared networks (Delta and Ones folded away), weakly keyed by the network (evaluate.py).
 
