@@ -190,18 +190,24 @@ def test_long_rnn_without_recursion_error():
 
 
 def test_rule_expansion_visits_only_what_holds_the_hole():
-    """substitute with a HoleIndex never walks the graph below the hole's expression."""
+    """With one HoleIndex per derivation, the forward graph is looked at once: expanding a
+    second rule over the same deep graph visits only the few expressions that rule built."""
     J, X, W = _chain(300)
     hole = Hole(2, 2)
-    local = tnet.tanh(J * tnet.Ones()) * 0 + hole @ W  # a rule-like expression over a deep graph
+    values = {"Xc": np.array([[0.5, 0.1], [0.2, 0.3]]), "Wc": np.array([[0.9, -0.2], [0.1, 0.8]])}
     holes = HoleIndex()
-    out = substitute(local, hole, X, holes)
-    assert np.allclose(
-        tnet.evaluate(out, {"Xc": np.eye(2), "Wc": np.eye(2)}, allow_unknown=True),
-        tnet.evaluate(substitute(local, hole, X), {"Xc": np.eye(2), "Wc": np.eye(2)}, allow_unknown=True),
-    )
-    visited = [e for e in holes.holds if holes.holds[e]]
-    assert len(visited) < 10
+    first = tnet.tanh(J * tnet.Ones(2, 2)) * hole  # a rule-like expression over a deep graph
+    out = substitute(first, hole, X @ W, holes)
+    want = np.tanh(tnet.evaluate(J, values)) * (values["Xc"] @ values["Wc"])
+    assert np.allclose(tnet.evaluate(out, values), want)
+    assert np.allclose(tnet.evaluate(substitute(first, hole, X @ W), values), want)  # without an index
+    seen = len(holes.holds)
+    assert seen > 300  # the first expansion looked at the forward graph once
+    second = (hole @ W) * tnet.cos(J * tnet.Ones(2, 2))
+    out = substitute(second, hole, X, holes)
+    want = (values["Xc"] @ values["Wc"]) * np.cos(tnet.evaluate(J, values))
+    assert np.allclose(tnet.evaluate(out, values), want)
+    assert len(holes.holds) - seen < 10
 
 
 def test_gradients_of_a_long_elementwise_product():
