@@ -40,6 +40,7 @@ the `graphviz` Python package, not the `dot` program.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +176,28 @@ class _Box:
 # a leg end: a node, or one of its pins ("n3:o2" is pin 2 of node n3)
 _End = str
 
+# A drawing step that may draw parts of itself: a generator that yields the generator of each
+# part it draws and receives that part's result; `_run` drives them with an explicit stack, in
+# exactly the order plain recursive calls would take, so that deep expressions (thousands of
+# nested boxes) draw without Python recursion.
+_Steps = Generator[Any, Any, Any]
+
+
+def _run(steps: _Steps) -> Any:
+    """The result of a drawing step, its parts drawn depth first."""
+    stack = [steps]
+    value: Any = None
+    while stack:
+        try:
+            part = stack[-1].send(value)
+        except StopIteration as done:
+            stack.pop()
+            value = done.value
+            continue
+        stack.append(part)
+        value = None
+    return value
+
 
 class _Drawer:
     """Walks one expression and collects its picture: boxes with their nodes, and the lines
@@ -215,7 +238,7 @@ class _Drawer:
         previous: list[str] = []
         for e in order:  # definitions first, children before the expressions that use them
             start = self.count
-            handle = self.composite(e, top, title=self.shared_name[e])
+            handle = _run(self.composite(e, top, title=self.shared_name[e]))
             self.stack(previous, start, self.count)
             previous = [handle]
         root = self.root
@@ -228,7 +251,7 @@ class _Drawer:
                     coef = c * term.coef
                 start = self.count
                 box = self.box(top, label=_signed(coef), **TERM_STYLE)
-                ends = self.body(term, box, with_coef=False)
+                ends = _run(self.body(term, box, with_coef=False))
                 markers = self.markers(ends, box)
                 size = self.count - start
                 if k and (row_nodes + size > ROW_NODES or len(row) >= ROW_TERMS):
@@ -241,7 +264,7 @@ class _Drawer:
             box = top
             if isinstance(root, Network) and root.coef != 1:
                 box = self.box(top, label=f"{format_coefficient(root.coef)} ×", **CLUSTER_STYLE[Network])
-            ends = self.body(root, box, with_coef=False)
+            ends = _run(self.body(root, box, with_coef=False))
             self.markers(ends, box)
             self.stack(previous, start, self.count)
 
@@ -274,15 +297,15 @@ class _Drawer:
         return markers
 
     # -- pieces ---------------------------------------------------------------------------------
-    def body(self, e: Expr, box: _Box, with_coef: bool = True) -> list[_End]:
+    def body(self, e: Expr, box: _Box, with_coef: bool = True) -> _Steps:
         """Draw e into box; return its output ends, one per axis, in order."""
         if isinstance(e, Network) and e not in self.shared:
             if with_coef and e.coef != 1:
                 box = self.box(box, label=f"{format_coefficient(e.coef)} ×", **CLUSTER_STYLE[Network])
-            return self.network(e, box)
-        return self.tensor(e, box)
+            return (yield self.network(e, box))
+        return (yield self.tensor(e, box))
 
-    def tensor(self, e: Expr, box: _Box) -> list[_End]:
+    def tensor(self, e: Expr, box: _Box) -> _Steps:
         """One node standing for e, as its leg ends (one per axis): a leaf, a use of a shared
         definition, or the handle of a composite drawn in place."""
         if isinstance(e, Leaf):
@@ -292,9 +315,9 @@ class _Drawer:
             name = self.shared_name[e]
             use = self.node(box, label=_pins(name, 0, e.ndim, USE_STYLE), shape="plain")
             return _pin_ends(use, e.ndim)
-        return _pin_ends(self.composite(e, box), e.ndim)
+        return _pin_ends((yield self.composite(e, box)), e.ndim)
 
-    def composite(self, e: Expr, parent: _Box, title: str | None = None) -> str:
+    def composite(self, e: Expr, parent: _Box, title: str | None = None) -> _Steps:
         """A box around the drawing of a function application, a sum or a product; returns its
         handle: a node whose top pins take the inner drawing's outputs (numbered by output
         position) and whose bottom pins are e's axes."""
@@ -303,14 +326,14 @@ class _Drawer:
             style["penwidth"] = "1.8"
         if isinstance(e, Apply):
             box = self.box(parent, label=title or "", **style)
-            inner = [self.body(e.arg, box)]
+            inner = [(yield self.body(e.arg, box))]
             name = function_label(e)
         elif isinstance(e, Call):  # one box per argument; the handle's pins take them in order
             box = self.box(parent, label=title or "", **style)
-            ends = []
+            ends: list[Any] = []
             for k, a in enumerate(e.args, start=1):
                 abox = self.box(box, label=f"argument {k}", **TERM_STYLE)
-                ends.extend(self.body(a, abox))
+                ends.extend((yield self.body(a, abox)))
             inner = [ends]
             name = e.fn.name
         elif isinstance(e, Sum):
@@ -319,14 +342,14 @@ class _Drawer:
             for c, term in e.terms_:
                 coef = c * term.coef if isinstance(term, Network) and term not in self.shared else c
                 tbox = self.box(box, label=_signed(coef), **TERM_STYLE)
-                inner.append(self.body(term, tbox, with_coef=False))
+                inner.append((yield self.body(term, tbox, with_coef=False)))
             name = "+"
         elif isinstance(e, Network):
             label = title or ""
             if e.coef != 1:
                 label = (label + "  " if label else "") + f"{format_coefficient(e.coef)} ×"
             box = self.box(parent, label=label, **style)
-            inner = [self.network(e, box)]
+            inner = [(yield self.network(e, box))]
             name = "×"
         else:  # an unknown kind of expression: a plain node
             return self.node(parent, label=e.label, shape="box")
@@ -337,12 +360,14 @@ class _Drawer:
                 self.link(end, f"{handle}:i{k}")
         return handle
 
-    def network(self, net: Network, box: _Box) -> list[_End]:
+    def network(self, net: Network, box: _Box) -> _Steps:
         """Draw one product term (without its coefficient); return its output ends."""
         if not net.nodes:
             self.node(box, label=format_coefficient(net.coef), shape="plaintext")
             return []
-        legs = [self.tensor(n, box) for n in net.nodes]
+        legs = []
+        for n in net.nodes:
+            legs.append((yield self.tensor(n, box)))
         position = {edge: k for k, edge in enumerate(net.output)}
         ends: list[_End | None] = [None] * len(net.output)
         for edge, on in enumerate(net.edge_legs()):
@@ -443,13 +468,14 @@ def _shared_composites(root: Expr) -> set[Expr]:
 # ---------------------------------------------------------------------------------------------
 # emitting graphviz
 # ---------------------------------------------------------------------------------------------
-def _emit(target: graphviz.Digraph, box: _Box) -> None:
+def _emit(target: graphviz.Digraph, box: _Box) -> _Steps:
+    """Write a box's nodes and (as a drawing step, see `_run`) its nested boxes."""
     for name, attrs in box.nodes:
         target.node(name, **attrs)
     for child in box.boxes:
         with target.subgraph(name=child.name) as sub:
             sub.attr(**child.attrs)
-            _emit(sub, child)
+            yield _emit(sub, child)
 
 
 def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:
@@ -467,7 +493,7 @@ def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:
     )
     if title:
         graph.attr(label=title)
-    _emit(graph, top)
+    _run(_emit(graph, top))
     for tail, head, attrs in drawer.edges:
         graph.edge(tail, head, **attrs)
     return graph

@@ -38,6 +38,7 @@ LAYERS = [
     ["tnet.losses"],
     ["tnet.simplify"],
     ["tnet.diff"],
+    ["tnet.planners"],
     ["tnet.contract"],
     ["tnet.evaluate"],
     ["tnet.notation"],  # the package and every module in it

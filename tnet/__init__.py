@@ -3,7 +3,7 @@
 The layers, bottom-up (each module imports only the ones before it; docs/design.md):
 
     errors -> expr -> network -> functions -> ops -> library -> elementwise -> indexing
-    -> reductions -> losses -> simplify -> diff -> contract -> evaluate -> notation/
+    -> reductions -> losses -> simplify -> diff -> planners -> contract -> evaluate -> notation/
     -> render (the top-level render/ folder, as tnet.render)
 
 `import tnet` loads everything up to the notation; `import tnet.render` adds the drawings.
@@ -87,7 +87,8 @@ def clear_caches() -> None:
     """Empty every cache tnet keeps. None of them changes a result; clearing frees memory and
     makes the next evaluation plan again. The caches:
 
-    - contraction plans, at most 1024, keyed by a network's structure and sizes (contract.py);
+    - contraction plans, at most 1024, keyed by a network's structure, sizes and planner settings
+      (contract.py);
     - evaluation programs, weakly keyed by the first expression evaluated (evaluate.py);
     - prepared networks (Delta and Ones folded away), weakly keyed by the network (evaluate.py).
 

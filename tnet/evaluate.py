@@ -23,6 +23,7 @@ from .contract import contract, plan_contraction, sum_dtype
 from .errors import BindingError, ShapeError
 from .expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from .network import Network, einsum_letters, tidy_network
+from .planners import check_planner
 
 
 def _variables(order: Sequence[Expr]) -> list[Variable]:
@@ -303,7 +304,12 @@ class Evaluator:
         bindings: Mapping[Any, Any],
         sizes: Mapping[str, int] | None = None,
         allow_unknown: bool = False,
+        planner: str = "auto",
+        time_budget: float | None = None,
     ) -> None:
+        check_planner(planner, time_budget)
+        self.planner = planner
+        self.time_budget = time_budget
         self.roots = list(roots)
         self.program = _program(self.roots)
         derived = sorted({v for r in self.roots for v in r.derived_from}, key=lambda v: v.name)
@@ -473,7 +479,9 @@ def _(net: Network, ev: Evaluator) -> np.ndarray:
             known = sizes.setdefault(edge, got)
             if known != got:
                 raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
-    result = np.asarray(contract(prep.legs, prep.contracted_output, sizes, arrays))
+    result = np.asarray(
+        contract(prep.legs, prep.contracted_output, sizes, arrays, planner=ev.planner, time_budget=ev.time_budget)
+    )
     if prep.coef != 1:
         result = weak_coefficient(prep.coef) * result
     if prep.broadcast:
@@ -520,6 +528,8 @@ def evaluate(
     *,
     sizes: Mapping[str, int] | None = None,
     allow_unknown: bool = False,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> np.ndarray: ...
 @overload
 def evaluate(
@@ -528,6 +538,8 @@ def evaluate(
     *,
     sizes: Mapping[str, int] | None = None,
     allow_unknown: bool = False,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> list[np.ndarray]: ...
 def evaluate(
     e_or_list: Expr | Sequence[Expr],
@@ -535,6 +547,8 @@ def evaluate(
     *,
     sizes: Mapping[str, int] | None = None,
     allow_unknown: bool = False,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> np.ndarray | list[np.ndarray]:
     """The value of an expression (or of a list of expressions, computed together so that each
     shared sub-expression is evaluated once) for the given bindings {Variable or name: array}.
@@ -542,14 +556,15 @@ def evaluate(
     A binding must name a variable of the expression or of the expressions it was derived from
     (see `Bindings`); `allow_unknown=True` ignores other names instead, for one environment of
     arrays shared by many expressions. `sizes` fixes size names that no bound array fixes, e.g.
-    `sizes={"n": 3}`."""
+    `sizes={"n": 3}`. `planner` and `time_budget` choose who orders the contraction of each large
+    network and how long it may search (`contract.plan_contraction`); they never change a value."""
     roots = [e_or_list] if isinstance(e_or_list, Expr) else list(e_or_list)
     for k, r in enumerate(roots):
         if not isinstance(r, Expr):
             raise TypeError(f"evaluate: item {k} is not a tnet expression: {r!r}")
     if not roots:
         return []
-    values = Evaluator(roots, bindings or {}, sizes, allow_unknown).run()
+    values = Evaluator(roots, bindings or {}, sizes, allow_unknown, planner, time_budget).run()
     return values[0] if isinstance(e_or_list, Expr) else values
 
 
@@ -578,10 +593,16 @@ class PathReport:
 
 
 def contraction_path(
-    e: Expr, bindings: Mapping[Any, Any] | None = None, *, sizes: Mapping[str, int] | None = None
+    e: Expr,
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> PathReport:
-    """The printable contraction plan (steps, FLOPs, largest intermediate) of each network in e."""
-    ev = Evaluator([e], bindings or {}, sizes)
+    """The printable contraction plan (steps, FLOPs, largest intermediate) of each network in e,
+    as `evaluate` with the same `planner` and `time_budget` would contract it."""
+    ev = Evaluator([e], bindings or {}, sizes, planner=planner, time_budget=time_budget)
     entries = []
     for sub in walk([e]):
         if not isinstance(sub, Network):
@@ -592,7 +613,7 @@ def contraction_path(
             for edge, s in zip(leg, node.shape):
                 edge_size.setdefault(edge, ev.bind.size(s, node.label))
         # the plan of what evaluation contracts; axes held only by Ones are broadcast afterwards
-        plan = plan_contraction(prep.legs, prep.contracted_output, edge_size)
+        plan = plan_contraction(prep.legs, prep.contracted_output, edge_size, planner=planner, time_budget=time_budget)
         try:
             letters = einsum_letters(len(prep.sizes))
             spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs)

@@ -780,8 +780,10 @@ def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
                 object.__setattr__(r, "derived_from", r.derived_from | frozen)
 
 
-def walk(roots: Iterable[Expr]) -> list[Expr]:
-    """Every distinct expression reachable from the roots, children before parents."""
+def walk(roots: Iterable[Expr], within: Callable[[Expr], bool] | None = None) -> list[Expr]:
+    """Every distinct expression reachable from the roots, children before parents. With
+    `within`, the walk does not go below an expression for which within(expression) is false
+    (that expression itself is listed)."""
     order: list[Expr] = []
     seen: set[Expr] = set()
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
@@ -794,6 +796,8 @@ def walk(roots: Iterable[Expr]) -> list[Expr]:
             continue
         seen.add(e)
         stack.append((e, True))
+        if within is not None and not within(e):
+            continue
         for c in reversed(e.children):
             if c not in seen:
                 stack.append((c, False))

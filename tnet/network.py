@@ -103,7 +103,9 @@ class Network(Expr):
 
     @property
     def label(self) -> str:
-        return "(" + " ".join(n.label for n in self.nodes) + ")" if self.nodes else "scalar"
+        """The labels of the nodes in parentheses; a product nested more than two levels deep
+        is written "(…)", so that a label stays short however deep the graph."""
+        return _network_label(self, 2)
 
     @property
     def num_edges(self) -> int:
@@ -444,3 +446,11 @@ def to_einsum(e: Expr) -> str:
     letters = einsum_letters(n.num_edges)
     ins = ",".join("".join(letters[x] for x in leg) for leg in n.legs)
     return ins + "->" + "".join(letters[x] for x in n.output)
+
+
+def _network_label(net: Network, depth: int) -> str:
+    if not net.nodes:
+        return "scalar"
+    if depth == 0:
+        return "(…)"
+    return "(" + " ".join(_network_label(n, depth - 1) if isinstance(n, Network) else n.label for n in net.nodes) + ")"

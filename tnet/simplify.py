@@ -47,13 +47,11 @@ def merge_powers(net: Network) -> Network:
     p < 0 < q, or x < 0 and p, q are not integers but p + q is, this gives a number where the
     unsimplified product gives nan (docs/design.md lists the domains)."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
-    bases = [_base_and_exponent(n)[0] for n in net.nodes]
-    powered = {b for b, n in zip(bases, net.nodes) if b is not n}  # tensors that occur as x^p
-    for k, (node, leg) in enumerate(zip(net.nodes, net.legs)):
-        if node.ndim and len(set(leg)) == len(leg):
-            base = bases[k]
-            if base is not node or node in powered:
-                groups[(base, leg)].append(k)
+    bases = [_base_and_exponent(node)[0] for node in net.nodes]
+    powered = {base for base, node in zip(bases, net.nodes) if base is not node}  # x of some x^p
+    for k, (node, leg, base) in enumerate(zip(net.nodes, net.legs, bases)):
+        if node.ndim and len(set(leg)) == len(leg) and (base is not node or node in powered):
+            groups[(base, leg)].append(k)
     merged = [ks for ks in groups.values() if len(ks) > 1]
     if not merged:
         return net
@@ -360,5 +358,6 @@ def simplify(e: Expr | Sequence[Expr]) -> Expr | list[Expr]:
     roots = [e] if isinstance(e, Expr) else list(e)
     out = Simplifier(roots).run(roots)
     for r, o in zip(roots, out):
-        mark_derived([o], [r])
+        if o is not r:
+            mark_derived([o], [r])
     return out[0] if single else out

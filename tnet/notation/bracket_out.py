@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..expr import Apply, Call, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero, walk
 from ..functions import Function, PowerFunction, registered
 from ..network import Network, as_terms
 from .names import Names, NameTable, format_number, format_positions, index_letters, latex_escape, latex_name, quote
@@ -164,6 +164,16 @@ class _BracketPrinter:
         self.memo: dict[Expr, str] = {}
 
     # -- expressions -------------------------------------------------------------------------
+    def top(self, e: Expr) -> str:
+        """The text of e. Its sub-expressions are printed first, children before parents, so
+        that printing any one of them finds its children's text in `memo`: the printer never
+        recurses deeper than one expression, however deep the graph. What lies below a
+        sub-expression the caller named is not printed."""
+        fixed = self.names.fixed
+        for sub in walk([e], within=lambda x: x not in fixed):
+            self.expr(sub)
+        return self.expr(e)
+
     def expr(self, e: Expr) -> str:
         text = self.memo.get(e)
         if text is None:
@@ -419,10 +429,10 @@ def to_bracket(e: Expr, names: Names | None = None) -> str:
 
     ``parse(to_bracket(e), **leaves(e))`` evaluates to the same values as e. `names` optionally
     names sub-expressions (they are then printed as those names)."""
-    return _BracketPrinter(NameTable([e], names), ASCII).expr(e)
+    return _BracketPrinter(NameTable([e], names), ASCII).top(e)
 
 
 def to_latex(e: Expr, names: Names | None = None) -> str:
     r"""The bracket notation in the paper's look: ``A_{1}[\overline{A_{2}} B_{1}]B_{2}``, with
     \overline for bars (sums), [ ] for fused groups and subscripts for portions."""
-    return _BracketPrinter(NameTable([e], names), LATEX).expr(e)
+    return _BracketPrinter(NameTable([e], names), LATEX).top(e)
