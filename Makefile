@@ -1,5 +1,6 @@
 # The two set-up commands: `make gallery` (render and verify every example of the paper)
 # and `make test` (the test suite). Each installs what it needs on a fresh machine.
+# The tests need the optional extra `hyper` (cotengra) too, so that none of them is skipped.
 # `make check` runs the linters and the type checker; CI (.ci/run) runs `make check test`.
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	@if $(PY) -m pip show --quiet tnet >/dev/null 2>&1; then $(PY) -m pip uninstall --quiet --yes tnet; fi
-	$(PY) -m pip install --quiet -e '.[test,backends]'
+	$(PY) -m pip install --quiet -e '.[test,hyper,backends]'
 	@touch $(STAMP)
 
 # The Graphviz `dot` program: installed with apt-get when missing and we are root.
@@ -54,6 +55,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_contract.py
 	$(PY) benchmarks/bench_diff.py
+	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_backends.py
 
 # The wheel, in dist/. setuptools copies into build/lib and would ship whatever an earlier

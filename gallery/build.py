@@ -22,6 +22,7 @@ from pathlib import Path
 from tnet import render
 from tnet.errors import RenderError
 from tnet.expr import Expr
+from tnet.notation.mathml_out import matrix_to_mathml, to_mathml
 
 from .entry import Entry, Outcome
 from .examples import load_entries
@@ -51,6 +52,7 @@ class Report:
     figures: list[tuple[str, str]] = field(default_factory=list)  #: (caption, svg file name)
     svgs: list[str] = field(default_factory=list)  #: the SVG texts, in figure order
     printed: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    typeset: list[tuple[str, str]] = field(default_factory=list)  #: (label, MathML of the result in matrix notation)
     unavailable: set[str] = field(default_factory=set)  #: notation printers that raised
 
     @property
@@ -108,6 +110,10 @@ def run_entry(entry: Entry) -> tuple[Report, Outcome | None]:
         forms, missing = printed_forms(e, outcome.names)
         report.printed.append((label, forms))
         report.unavailable |= missing
+        try:
+            report.typeset.append((label, to_mathml(e, "matrix", names=outcome.names)))
+        except Exception:  # a result matrix notation cannot print: its printed forms remain
+            pass
     return report, outcome
 
 
@@ -304,7 +310,7 @@ def write_site(reports: Sequence[Report], out_dir: Path) -> Path:
     for r in reports:
         e = r.entry
         parts += [f'<section id="{e.slug}">', f"<h2>{esc(e.section)} — {esc(e.title)}</h2>"]
-        parts.append(f'<div class="formula">{esc(e.formula)}</div>')
+        parts.append(f'<div class="formula" title="{esc(e.formula)}">{matrix_to_mathml(e.formula)}</div>')
         if e.note:
             parts.append(f"<p>{esc(e.note)}</p>")
         parts.append('<div class="figs">')
@@ -316,6 +322,7 @@ def write_site(reports: Sequence[Report], out_dir: Path) -> Path:
             )
         parts.append("</div>")
         parts.append("<h3>Result, as tnet prints it</h3>")
+        parts += [f'<div class="typeset">{esc(label)}: {math}</div>' for label, math in r.typeset]
         for label, forms in r.printed:
             body = "\n".join(f"  {name}: {text}" for name, text in forms)
             parts.append(f"<pre>{esc(label)}:\n{esc(body)}</pre>")

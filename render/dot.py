@@ -40,12 +40,13 @@ the `graphviz` Python package, not the `dot` program.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 import graphviz
 
-from tnet.expr import Apply, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
+from tnet.expr import Apply, Call, Constant, Delta, Differential, Expr, Leaf, Ones, Sum, Variable, Zero, walk
 from tnet.functions import PowerFunction
 from tnet.network import Network
 from tnet.notation.names import format_number
@@ -75,6 +76,7 @@ NODE_ATTR = {"fontname": FONT, "fontsize": "11", "height": "0.3", "width": "0.3"
 EDGE_ATTR = {"dir": "none", "color": "#404040"}
 CLUSTER_STYLE = {
     Apply: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
+    Call: {"style": "rounded", "color": "#2e7d32", "fontcolor": "#2e7d32", "fontsize": "10", "margin": "5"},
     Sum: {"style": "rounded,dashed", "color": "#6a1b9a", "fontcolor": "#6a1b9a", "fontsize": "10", "margin": "5"},
     Network: {"style": "rounded", "color": "#8d6e63", "fontcolor": "#6d4c41", "fontsize": "10", "margin": "5"},
 }
@@ -82,6 +84,7 @@ TERM_STYLE = {"style": "rounded", "color": "#b39ddb", "fontcolor": "#4a148c", "f
 _HANDLE = {"border": "1", "style": "rounded"}
 HANDLE_STYLE = {
     Apply: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
+    Call: {**_HANDLE, "color": "#2e7d32", "fill": "#e8f5e9", "pin": "#ffffff"},
     Sum: {**_HANDLE, "color": "#6a1b9a", "fill": "#f3e5f5", "pin": "#ffffff"},
     Network: {**_HANDLE, "color": "#6d4c41", "fill": "#efebe9", "pin": "#ffffff"},
 }
@@ -150,6 +153,8 @@ def _leaf_style(e: Leaf) -> tuple[str, dict[str, str]]:
 def _composite_kind(e: Expr) -> str:
     if isinstance(e, Apply):
         return function_label(e)
+    if isinstance(e, Call):
+        return e.fn.name
     if isinstance(e, Sum):
         return "sum"
     return "prod"
@@ -171,6 +176,28 @@ class _Box:
 # a leg end: a node, or one of its pins ("n3:o2" is pin 2 of node n3)
 _End = str
 
+# A drawing step that may draw parts of itself: a generator that yields the generator of each
+# part it draws and receives that part's result; `_run` drives them with an explicit stack, in
+# exactly the order plain recursive calls would take, so that deep expressions (thousands of
+# nested boxes) draw without Python recursion.
+_Steps = Generator[Any, Any, Any]
+
+
+def _run(steps: _Steps) -> Any:
+    """The result of a drawing step, its parts drawn depth first."""
+    stack = [steps]
+    value: Any = None
+    while stack:
+        try:
+            part = stack[-1].send(value)
+        except StopIteration as done:
+            stack.pop()
+            value = done.value
+            continue
+        stack.append(part)
+        value = None
+    return value
+
 
 class _Drawer:
     """Walks one expression and collects its picture: boxes with their nodes, and the lines
@@ -183,7 +210,7 @@ class _Drawer:
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.heads: set[str] = set()  # nodes that some line enters
         self.shared = _shared_composites(root)
-        self.shared_name: dict[int, str] = {}
+        self.shared_name: dict[Expr, str] = {}
 
     # -- ids ------------------------------------------------------------------------------------
     def node(self, box: _Box, **attrs: str) -> str:
@@ -205,13 +232,13 @@ class _Drawer:
 
     # -- the whole picture --------------------------------------------------------------------
     def draw(self, top: _Box) -> None:
-        order = [e for e in walk([self.root]) if id(e) in self.shared]
+        order = [e for e in walk([self.root]) if e in self.shared]
         for k, e in enumerate(order, start=1):
-            self.shared_name[id(e)] = f"{_composite_kind(e)}#{k}"
+            self.shared_name[e] = f"{_composite_kind(e)}#{k}"
         previous: list[str] = []
         for e in order:  # definitions first, children before the expressions that use them
             start = self.count
-            handle = self.composite(e, top, title=self.shared_name[id(e)])
+            handle = _run(self.composite(e, top, title=self.shared_name[e]))
             self.stack(previous, start, self.count)
             previous = [handle]
         root = self.root
@@ -220,11 +247,11 @@ class _Drawer:
             row_nodes = 0
             for k, (c, term) in enumerate(root.terms_):
                 coef = c
-                if isinstance(term, Network) and id(term) not in self.shared:
+                if isinstance(term, Network) and term not in self.shared:
                     coef = c * term.coef
                 start = self.count
                 box = self.box(top, label=_signed(coef), **TERM_STYLE)
-                ends = self.body(term, box, with_coef=False)
+                ends = _run(self.body(term, box, with_coef=False))
                 markers = self.markers(ends, box)
                 size = self.count - start
                 if k and (row_nodes + size > ROW_NODES or len(row) >= ROW_TERMS):
@@ -237,7 +264,7 @@ class _Drawer:
             box = top
             if isinstance(root, Network) and root.coef != 1:
                 box = self.box(top, label=f"{format_coefficient(root.coef)} ×", **CLUSTER_STYLE[Network])
-            ends = self.body(root, box, with_coef=False)
+            ends = _run(self.body(root, box, with_coef=False))
             self.markers(ends, box)
             self.stack(previous, start, self.count)
 
@@ -270,27 +297,27 @@ class _Drawer:
         return markers
 
     # -- pieces ---------------------------------------------------------------------------------
-    def body(self, e: Expr, box: _Box, with_coef: bool = True) -> list[_End]:
+    def body(self, e: Expr, box: _Box, with_coef: bool = True) -> _Steps:
         """Draw e into box; return its output ends, one per axis, in order."""
-        if isinstance(e, Network) and id(e) not in self.shared:
+        if isinstance(e, Network) and e not in self.shared:
             if with_coef and e.coef != 1:
                 box = self.box(box, label=f"{format_coefficient(e.coef)} ×", **CLUSTER_STYLE[Network])
-            return self.network(e, box)
-        return self.tensor(e, box)
+            return (yield self.network(e, box))
+        return (yield self.tensor(e, box))
 
-    def tensor(self, e: Expr, box: _Box) -> list[_End]:
+    def tensor(self, e: Expr, box: _Box) -> _Steps:
         """One node standing for e, as its leg ends (one per axis): a leaf, a use of a shared
         definition, or the handle of a composite drawn in place."""
         if isinstance(e, Leaf):
             name, style = _leaf_style(e)
             return _pin_ends(self.node(box, label=_pins(name, 0, e.ndim, style), shape="plain"), e.ndim)
-        if id(e) in self.shared:
-            name = self.shared_name[id(e)]
+        if e in self.shared:
+            name = self.shared_name[e]
             use = self.node(box, label=_pins(name, 0, e.ndim, USE_STYLE), shape="plain")
             return _pin_ends(use, e.ndim)
-        return _pin_ends(self.composite(e, box), e.ndim)
+        return _pin_ends((yield self.composite(e, box)), e.ndim)
 
-    def composite(self, e: Expr, parent: _Box, title: str | None = None) -> str:
+    def composite(self, e: Expr, parent: _Box, title: str | None = None) -> _Steps:
         """A box around the drawing of a function application, a sum or a product; returns its
         handle: a node whose top pins take the inner drawing's outputs (numbered by output
         position) and whose bottom pins are e's axes."""
@@ -299,22 +326,30 @@ class _Drawer:
             style["penwidth"] = "1.8"
         if isinstance(e, Apply):
             box = self.box(parent, label=title or "", **style)
-            inner = [self.body(e.arg, box)]
+            inner = [(yield self.body(e.arg, box))]
             name = function_label(e)
+        elif isinstance(e, Call):  # one box per argument; the handle's pins take them in order
+            box = self.box(parent, label=title or "", **style)
+            ends: list[Any] = []
+            for k, a in enumerate(e.args, start=1):
+                abox = self.box(box, label=f"argument {k}", **TERM_STYLE)
+                ends.extend((yield self.body(a, abox)))
+            inner = [ends]
+            name = e.fn.name
         elif isinstance(e, Sum):
             box = self.box(parent, label=title or "", **style)
             inner = []
             for c, term in e.terms_:
-                coef = c * term.coef if isinstance(term, Network) and id(term) not in self.shared else c
+                coef = c * term.coef if isinstance(term, Network) and term not in self.shared else c
                 tbox = self.box(box, label=_signed(coef), **TERM_STYLE)
-                inner.append(self.body(term, tbox, with_coef=False))
+                inner.append((yield self.body(term, tbox, with_coef=False)))
             name = "+"
         elif isinstance(e, Network):
             label = title or ""
             if e.coef != 1:
                 label = (label + "  " if label else "") + f"{format_coefficient(e.coef)} ×"
             box = self.box(parent, label=label, **style)
-            inner = [self.network(e, box)]
+            inner = [(yield self.network(e, box))]
             name = "×"
         else:  # an unknown kind of expression: a plain node
             return self.node(parent, label=e.label, shape="box")
@@ -325,12 +360,14 @@ class _Drawer:
                 self.link(end, f"{handle}:i{k}")
         return handle
 
-    def network(self, net: Network, box: _Box) -> list[_End]:
+    def network(self, net: Network, box: _Box) -> _Steps:
         """Draw one product term (without its coefficient); return its output ends."""
         if not net.nodes:
             self.node(box, label=format_coefficient(net.coef), shape="plaintext")
             return []
-        legs = [self.tensor(n, box) for n in net.nodes]
+        legs = []
+        for n in net.nodes:
+            legs.append((yield self.tensor(n, box)))
         position = {edge: k for k, edge in enumerate(net.output)}
         ends: list[_End | None] = [None] * len(net.output)
         for edge, on in enumerate(net.edge_legs()):
@@ -400,6 +437,8 @@ def _drawn_children(e: Expr) -> list[Expr]:
         return [t for _, t in e.terms_]
     if isinstance(e, Apply):
         return [e.arg]
+    if isinstance(e, Call):
+        return list(e.args)
     return []
 
 
@@ -410,32 +449,33 @@ def _small(e: Expr) -> bool:
     return len(children) <= 3 and all(isinstance(c, Leaf) for c in children)
 
 
-def _shared_composites(root: Expr) -> set[int]:
-    """ids of the composite sub-expressions (not leaves, not the root, not small ones) that an
+def _shared_composites(root: Expr) -> set[Expr]:
+    """The composite sub-expressions (not leaves, not the root, not small ones) that an
     inline drawing would draw more than once: each of them is drawn once, as a named definition."""
-    draws: dict[int, int] = defaultdict(int)
-    draws[id(root)] = 1
-    shared: set[int] = set()
+    draws: dict[Expr, int] = defaultdict(int)
+    draws[root] = 1
+    shared: set[Expr] = set()
     for e in reversed(walk([root])):  # parents before children
-        n = draws[id(e)]
+        n = draws[e]
         if e is not root and not isinstance(e, Leaf) and n > 1 and not _small(e):
-            shared.add(id(e))
+            shared.add(e)
             n = 1
         for child in _drawn_children(e):
-            draws[id(child)] += n
+            draws[child] += n
     return shared
 
 
 # ---------------------------------------------------------------------------------------------
 # emitting graphviz
 # ---------------------------------------------------------------------------------------------
-def _emit(target: graphviz.Digraph, box: _Box) -> None:
+def _emit(target: graphviz.Digraph, box: _Box) -> _Steps:
+    """Write a box's nodes and (as a drawing step, see `_run`) its nested boxes."""
     for name, attrs in box.nodes:
         target.node(name, **attrs)
     for child in box.boxes:
         with target.subgraph(name=child.name) as sub:
             sub.attr(**child.attrs)
-            _emit(sub, child)
+            yield _emit(sub, child)
 
 
 def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:
@@ -453,7 +493,7 @@ def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:
     )
     if title:
         graph.attr(label=title)
-    _emit(graph, top)
+    _run(_emit(graph, top))
     for tail, head, attrs in drawer.edges:
         graph.edge(tail, head, **attrs)
     return graph

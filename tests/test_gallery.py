@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,12 @@ REQUIRED = [
     "sec6-3-classification",
     "sec6-4-rnn",
     "sec6-4-expression48",
+    # the vocabulary of real models (issue 10)
+    "ml-softmax-regression",
+    "ml-layer-norm-mlp",
+    "ml-attention",
+    "ml-logistic-hessian",
+    "ml-gaussian-nll",
 ]
 
 
@@ -106,6 +113,21 @@ def test_the_page_is_self_contained(built):
     assert not re.search(r"url\(", page)
     svg = next((out / "svg").glob("*.svg")).read_text(encoding="utf-8")
     assert "<!DOCTYPE" not in svg, "no DTD address in the pictures"
+
+
+@needs_dot
+def test_the_page_typesets_every_formula(built):
+    """Every paper formula and every result is MathML (the browser typesets it), well formed."""
+    out, reports = built
+    page = (out / "site" / "index.html").read_text(encoding="utf-8")
+    formulas = re.findall(r'<div class="formula"[^>]*>(<math.*?</math>)</div>', page)
+    assert len(formulas) == len(reports)
+    results = re.findall(r'<div class="typeset">[^<]*(<math.*?</math>)</div>', page)
+    assert len(results) == sum(len(r.printed) for r in reports)
+    for math in formulas + results:
+        ET.fromstring(math)
+    product = next(f for f, r in zip(formulas, reports) if "⊙^{32}" in r.entry.formula)
+    assert "<msup><mi>A</mi><mrow><mn>12</mn></mrow></msup>" in product
 
 
 @needs_dot

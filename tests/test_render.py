@@ -312,6 +312,11 @@ def test_save_by_suffix(tmp_path):
 def test_jupyter_shows_svg():
     bundle = (A @ B)._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml") and "text/plain" in bundle
+    # the typeset formula beside the drawing
+    html = bundle["text/html"]
+    assert html.index("<math") < html.index("<svg") and "<?xml" not in html
+    assert bundle["text/latex"] == "$" + (A @ B).to_latex() + "$"
+    assert "<mi>A</mi>" in (A @ B).to_mathml() and "<mi>B</mi>" in (A @ B).to_mathml("bracket")
 
 
 @needs_dot
@@ -369,4 +374,6 @@ def test_without_dot_to_dot_works_and_images_raise_one_clear_error(no_dot, tmp_p
         assert not (tmp_path / f"e{suffix}").exists()
     with pytest.raises(RenderError, match="dot"):
         render.pipe(e, "svg")
-    assert set(e._repr_mimebundle_()) == {"text/plain"}, "Jupyter falls back to text"
+    bundle = e._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/latex", "text/html"}, "Jupyter falls back to the typeset formula"
+    assert "<math" in bundle["text/html"] and "<svg" not in bundle["text/html"]

@@ -14,7 +14,9 @@ operands (a Hadamard, or batch, edge).
   neither a remaining operand nor the output needs it, so a hyperedge stays open until its last
   holder is merged; shared edges still needed elsewhere are kept as batch edges;
 * up to ``exhaustive_limit`` operands the order is optimal (dynamic programming over subsets of
-  operands, fewest FLOPs, ties broken on the largest intermediate); beyond that it is greedy.
+  operands, fewest FLOPs, ties broken on the largest intermediate); beyond that the `planner`
+  chooses it: tnet's greedy order, or opt_einsum's or cotengra's path optimizers (planners.py),
+  whose paths become the same plan trees, so that a plan prints the same whoever found it.
 
 FLOPs are counted with the convention of ``numpy.einsum_path``: a step costs the product of the
 sizes of every edge it involves, times ``max(1, n_terms - 1) + (1 if it sums an edge else 0)``.
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -49,9 +52,11 @@ from typing import Any
 import numpy as np
 
 from .errors import ContractionError
+from .planners import PLANNERS, check_planner, library_path
 
 __all__ = [
     "ContractionError",
+    "PLANNERS",
     "Plan",
     "Step",
     "contract",
@@ -766,12 +771,61 @@ def _make_plan(net: _Network, tree: _Tree | None) -> Plan:
     )
 
 
+def _path_tree(n: int, path: Sequence[tuple[int, ...]]) -> _Tree:
+    """The plan tree of a contraction path in opt_einsum's format (positions in the list of
+    remaining operands, each result appended at the end); a step of three or more operands is
+    taken pairwise, left to right, and a step of one is the operand's own leaf step."""
+    current: list[_Tree] = [("leaf", i, True) for i in range(n)]
+    for positions in path:
+        taken = [current.pop(k) for k in sorted(positions, reverse=True)]
+        tree = taken[-1]
+        for other in reversed(taken[:-1]):
+            tree = ("pair", tree, other)
+        current.append(tree)
+    tree = current[0]
+    for other in current[1:]:  # a path that leaves parts apart: their outer product, last
+        tree = ("pair", tree, other)
+    return tree
+
+
+def _tree_cost(net: _Network, tree: _Tree) -> tuple[int, int]:
+    """(FLOPs, largest intermediate) of a tree, counted as `Plan` counts them."""
+    plan = _make_plan(net, tree)
+    return plan.flops, plan.largest
+
+
+def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time_budget: float | None) -> _Tree:
+    """The order of a network beyond the exhaustive search: tnet's greedy orders for "greedy";
+    the library's path (planners.py) for the others, and for "auto" the cheaper of the two. Each
+    is re-optimised in windows (`_refine`): the top sub-trees under each node reordered
+    optimally, which repairs the local mistakes a randomised greedy search leaves."""
+    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    start = time.perf_counter()
+    candidates: list[_Tree] = []
+    if planner in ("auto", "greedy"):
+        best = min(
+            (_refine(net, _greedy_tree(net, by), window) for by in ("size", "flops")),
+            key=lambda option: (option[1], option[2]),
+        )
+        candidates.append(best[3])
+    if planner != "greedy":
+        if time_budget is not None:  # the library searches for what is left of the budget
+            time_budget = max(time_budget - (time.perf_counter() - start), 0.01)
+        path = library_path(net.edges, [net.index[e] for e in net.output], net.size_of, planner, time_budget)
+        candidates.append(_refine(net, _path_tree(len(net.edges), path), window)[3])
+    if len(candidates) == 1:
+        return candidates[0]
+    return min(candidates, key=lambda tree: _tree_cost(net, tree))
+
+
 def plan_contraction(
     inputs: Sequence[Sequence[Edge]],
     output: Sequence[Edge],
     sizes: Mapping[Edge, int],
     *,
     exhaustive_limit: int = 8,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> Plan:
     """Plan the contraction of a network.
 
@@ -779,16 +833,26 @@ def plan_contraction(
         inputs: one tuple of edge labels per operand, one label per axis (labels may repeat).
         output: the edges of the result, in axis order, each at most once.
         sizes: the size of every edge.
-        exhaustive_limit: networks with up to this many operands get an optimal order (dynamic
-            programming over subsets, exponential in the count); larger ones a greedy order.
+        exhaustive_limit: networks with up to this many operands get an optimal order from
+            tnet's own search (dynamic programming over subsets, exponential in the count),
+            whatever the planner; larger ones the planner's order.
+        planner: who orders a larger network (planners.py): "auto" (the default) opt_einsum's
+            dynamic programming up to 14 operands and its random greedy beyond, or tnet's own
+            greedy order when that is cheaper; "optimal" opt_einsum's dynamic programming at any
+            size (exponential time); "greedy" tnet's greedy order, refined in windows (fastest);
+            "hyper" cotengra's hyper-optimizer (the optional extra ``tnet-calculus[hyper]``).
+        time_budget: seconds the "auto" and "hyper" searches may take on a large network (None:
+            "auto" runs a fixed number of trials, so its plan is deterministic; "hyper" 1 s).
 
     Returns:
         The plan; ``str(plan)`` is a readable report.
 
     Raises:
-        ContractionError: an output edge listed twice or held by no operand, or an edge
-            without a valid size.
+        ContractionError: an output edge listed twice or held by no operand, an edge without a
+            valid size, an unknown planner, a time budget that is not a positive number, or
+            planner="hyper" without cotengra installed.
     """
+    check_planner(planner, time_budget)
     inputs_t, output_t = _check_structure(inputs, output, sizes)
     net = _Network(inputs_t, output_t, sizes)
     n = len(inputs_t)
@@ -796,12 +860,7 @@ def plan_contraction(
         return _make_plan(net, None)
     if n <= max(exhaustive_limit, 2):
         return _make_plan(net, _optimal_tree(net))
-    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
-    best = min(
-        (_refine(net, _greedy_tree(net, by), window) for by in ("size", "flops")),
-        key=lambda option: (option[1], option[2]),
-    )
-    return _make_plan(net, best[3])
+    return _make_plan(net, _large_network_tree(net, exhaustive_limit, planner, time_budget))
 
 
 def numpy_path_flops(inputs: Sequence[Labels], output: Labels, sizes: Mapping[Edge, int], path: Sequence[Any]) -> int:
@@ -844,8 +903,10 @@ def _shape_error(plan: Plan, arrays: Sequence[np.ndarray]) -> ContractionError:
 def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
     """Contract `arrays` (one per operand of the planned network) following `plan`.
 
-    The result has the axes of ``plan.output`` and the dtype ``numpy.result_type(*arrays)``; an
-    empty network gives ``array(1.0)``.  Like ``numpy.einsum``, a network that is one operand
+    The result has the axes of ``plan.output`` and the dtype ``numpy.result_type(*arrays)``,
+    promoted by `sum_dtype` when the plan sums over an edge (a bool or small-integer network is
+    summed as ``numpy.sum`` would, never wrapped around or cast back); an empty network gives
+    ``array(1.0)``.  Like ``numpy.einsum``, a network that is one operand
     needing no arithmetic returns a view of it.
 
     Raises:
@@ -858,7 +919,10 @@ def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
         raise _shape_error(plan, values)
     if not values:
         return np.array(1.0)
-    dtype = np.result_type(*values)
+    dtype = functools.reduce(np.promote_types, [v.dtype for v in values])
+    if any(step.summed for step in plan.steps):
+        dtype = sum_dtype(dtype)
+        values = [v if v.dtype == dtype else v.astype(dtype) for v in values]
     values.extend([None] * len(plan.steps))
     for step in plan.steps:
         ops = step.operands
@@ -876,11 +940,30 @@ def execute(plan: Plan, arrays: Sequence[np.ndarray]) -> np.ndarray:
     return result
 
 
-#: the plan cache: at most 1024 plans keyed by the network's structure and sizes (values only,
-#: so it never changes a result); cleared by `clear_cache()` and `tnet.clear_caches()`
+def sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of a sum of `dtype` values, as ``numpy.sum`` chooses it: bool and integers
+    narrower than the platform integer are promoted to it (signed or unsigned), so that a sum of
+    bools counts and a sum of int8 does not wrap; other dtypes are kept."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b" or (dtype.kind == "i" and dtype.itemsize < np.dtype(np.int_).itemsize):
+        return np.dtype(np.int_)
+    if dtype.kind == "u" and dtype.itemsize < np.dtype(np.uint).itemsize:
+        return np.dtype(np.uint)
+    return dtype
+
+
+#: the plan cache: at most 1024 plans keyed by the network's structure and sizes and the
+#: planner's settings (values only, so it never changes a result); cleared by `clear_cache()`
+#: and `tnet.clear_caches()`
 @functools.lru_cache(maxsize=1024)
-def _cached_plan(inputs: tuple[Labels, ...], output: Labels, sizes: frozenset[tuple[Edge, int]]) -> Plan:
-    return plan_contraction(inputs, output, dict(sizes))
+def _cached_plan(
+    inputs: tuple[Labels, ...],
+    output: Labels,
+    sizes: frozenset[tuple[Edge, int]],
+    planner: str,
+    time_budget: float | None,
+) -> Plan:
+    return plan_contraction(inputs, output, dict(sizes), planner=planner, time_budget=time_budget)
 
 
 def clear_cache() -> None:
@@ -893,8 +976,13 @@ def contract(
     output: Sequence[Edge],
     sizes: Mapping[Edge, int],
     arrays: Sequence[np.ndarray],
+    *,
+    planner: str = "auto",
+    time_budget: float | None = None,
 ) -> np.ndarray:
-    """Contract a network: plan it (plans are cached on the structure) and execute the plan.
+    """Contract a network: plan it (plans are cached on the structure, the sizes and the
+    planner's settings) and execute the plan. `planner` and `time_budget` are those of
+    `plan_contraction`.
 
     Equivalent to ``numpy.einsum`` with one letter per edge, e.g. ``contract([(0, 1), (1, 2)],
     (0, 2), {0: 2, 1: 3, 2: 4}, [a, b])`` is ``a @ b``.
@@ -902,7 +990,7 @@ def contract(
     key_inputs = tuple(labels if type(labels) is tuple else tuple(labels) for labels in inputs)
     key_output = output if type(output) is tuple else tuple(output)
     try:
-        plan = _cached_plan(key_inputs, key_output, frozenset(sizes.items()))
+        plan = _cached_plan(key_inputs, key_output, frozenset(sizes.items()), planner, time_budget)
     except TypeError:  # an unhashable size value: plan without the cache
-        plan = plan_contraction(key_inputs, key_output, sizes)
+        plan = plan_contraction(key_inputs, key_output, sizes, planner=planner, time_budget=time_budget)
     return execute(plan, arrays)

@@ -21,10 +21,10 @@ from typing import Any, overload
 import numpy as np
 
 from .errors import DifferentiationError
-from .expr import Apply, Delta, Differential, Expr, Hole, Leaf, Ones, Sum, Variable, Zero, mark_derived, walk
+from .expr import Apply, Call, Delta, Differential, Expr, Hole, Leaf, Ones, Sum, Variable, Zero, mark_derived, walk
 from .network import Network, as_terms, combine, fresh, linear_combination
 from .ops import permute
-from .simplify import simplify as simplify_expressions
+from .simplify import Simplifier
 
 
 def _check_variable(x: Any) -> Variable:
@@ -73,32 +73,68 @@ def _local_differential(e: Apply) -> tuple[Expr, Hole, tuple[int, ...]]:
     return e.fn.differential(x, hole, e, len(e.axes)), hole, order
 
 
+def _local_partials(e: Call, dependent: set[Expr]) -> list[tuple[int, Expr, Hole]]:
+    """For each argument i of f(A_1, ..., A_k) that depends on the variables: f's rule for
+    argument i at e, linear in a Hole standing for dA_i."""
+    out = []
+    for i, a in enumerate(e.args):
+        if a in dependent:
+            hole = Hole(*a.shape)
+            out.append((i, e.fn.partial_differential(i, e.args, hole, e, e.nbatch), hole))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # forward: the differential
 # ---------------------------------------------------------------------------------------------
-def substitute(e: Expr, node: Expr, value: Expr) -> Expr:
+def substitute(e: Expr, node: Expr, value: Expr, holes: HoleIndex | None = None) -> Expr:
     """e with every occurrence of `node` replaced by `value`, where e is linear in `node`:
-    the result is a flat sum of products (each occurrence's term expanded)."""
-    dependent = _dependents(walk([e]), [node])
-    memo: dict[Expr, Expr] = {}
+    the result is a flat sum of products (each occurrence's term expanded).
 
-    def sub(x: Expr) -> Expr:
-        if x is node:
-            return value
-        if x not in dependent:
-            return x
-        if x in memo:
-            return memo[x]
+    With `holes` (when `node` is a Hole), only the sub-expressions that hold a Hole are visited:
+    the work is proportional to the part of e above the hole, not to the graph below it."""
+    order = walk([e], within=None if holes is None else holes.holds_hole)
+    dependent = _dependents(order, [node])
+    memo: dict[Expr, Expr] = {node: value}
+    for x in order:  # children before parents, so each dependent child is already in memo
+        if x is node or x not in dependent:
+            continue
         if isinstance(x, Sum):
-            out = linear_combination([(c, sub(t)) for c, t in x.terms_])
+            memo[x] = linear_combination([(c, memo.get(t, t)) for c, t in x.terms_])
         elif isinstance(x, Network):
-            out = _replace_occurrences(x, [i for i, n in enumerate(x.nodes) if n in dependent], sub)
+            positions = [i for i, n in enumerate(x.nodes) if n in dependent]
+            memo[x] = _replace_occurrences(x, positions, memo.__getitem__)
         else:
             raise DifferentiationError(f"{x.label} is not linear in the quantity being substituted")
-        memo[x] = out
-        return out
+    return memo.get(e, e)
 
-    return sub(e)
+
+class HoleIndex:
+    """Which expressions hold a Hole, remembered over one derivation.
+
+    A function's derivative rule builds a few new expressions around a Hole on top of the
+    forward graph (its argument, its own output); the forward graph holds no Hole. Asking this
+    index, each forward expression is looked at once per derivation, so expanding every rule
+    costs time proportional to the rule, not to the graph below it."""
+
+    def __init__(self) -> None:
+        self.holds: dict[Expr, bool] = {}
+
+    def holds_hole(self, e: Expr) -> bool:
+        holds = self.holds
+        if e in holds:
+            return holds[e]
+        stack: list[tuple[Expr, bool]] = [(e, False)]
+        while stack:
+            x, ready = stack.pop()
+            if x in holds:
+                continue
+            if ready:
+                holds[x] = isinstance(x, Hole) or any(holds[c] for c in x.children)
+                continue
+            stack.append((x, True))
+            stack.extend((c, False) for c in x.children if c not in holds)
+        return holds[e]
 
 
 def _replace_occurrences(net: Network, positions: Sequence[int], replace: Callable[[Expr], Expr]) -> Expr:
@@ -119,8 +155,10 @@ class _Forward:
     """One differential computation: d of each expression that depends on the variables, once."""
 
     def __init__(self, f: Expr, xs: Sequence[Variable]) -> None:
-        self.dependent = _dependents(walk([f]), xs)
+        self.order = walk([f])
+        self.dependent = _dependents(self.order, xs)
         self.memo: dict[Expr, Expr] = {}
+        self.holes = HoleIndex()
 
     def __call__(self, e: Expr) -> Expr:
         if e not in self.dependent:
@@ -129,6 +167,12 @@ class _Forward:
         if out is None:
             out = self.memo[e] = _differential_of(e, self)
         return out
+
+    def run(self) -> Expr:
+        """d of the whole expression, children first (no recursion, however deep the graph)."""
+        for e in self.order:
+            self(e)
+        return self(self.order[-1])
 
 
 @singledispatch
@@ -159,15 +203,24 @@ def _(e: Apply, d: _Forward) -> Expr:
     darg = d(e.arg)
     if order != tuple(range(e.arg.ndim)):
         darg = permute(darg, order)
-    return substitute(local, hole, darg)
+    return substitute(local, hole, darg, d.holes)
+
+
+@_differential_of.register
+def _(e: Call, d: _Forward) -> Expr:
+    """d f(A_1, ..., A_k) = Σ_i (f's rule for argument i applied to dA_i)."""
+    parts = [
+        (1.0, substitute(local, hole, d(e.args[i]), d.holes)) for i, local, hole in _local_partials(e, d.dependent)
+    ]
+    return linear_combination(parts) if parts else Zero(*e.shape)
 
 
 def differential(f: Expr, x: Variable | Sequence[Variable]) -> Expr:
     """d f: an expression linear in d(X) (a new tensor of X's shape named "dX"), with one term
     per occurrence of X (sec. 4.2). A list of variables gives the total differential."""
     _, xs = _variables_argument(x)
-    df = _Forward(f, xs)(f)
-    mark_derived([df], [f])
+    df = _Forward(f, xs).run()
+    mark_derived([df], [f, *xs, *(Differential(v) for v in xs)])  # a Zero df still takes X, dX
     return df
 
 
@@ -235,10 +288,10 @@ def _seed(f: Expr) -> Expr:
     return combine([Delta(s, 2) for s in f.shape], [[x, y] for x, y in zip(a, b)], a + b)
 
 
-def _pullback(local: Expr, hole: Hole, upstream: Expr) -> list[tuple[Any, Expr]]:
+def _pullback(local: Expr, hole: Hole, upstream: Expr, holes: HoleIndex) -> list[tuple[Any, Expr]]:
     """Contributions to the gradient of the quantity `hole` stands for, from an expression
     `local` linear in it: each occurrence removed in turn (the transpose of `local`)."""
-    flat = substitute(local, hole, hole)  # expand so that the hole is a direct node of each term
+    flat = substitute(local, hole, hole, holes)  # expand so that the hole is a direct node of each term
     out = []
     for c, net in as_terms(flat):
         for i, node in enumerate(net.nodes):
@@ -253,6 +306,7 @@ class _Backward:
     def __init__(self, dependent: set[Expr]) -> None:
         self.dependent = dependent
         self.contributions: dict[Expr, list[tuple[Any, Expr]]] = defaultdict(list)
+        self.holes = HoleIndex()
 
     def add(self, e: Expr, c: Any, g: Expr) -> None:
         if e in self.dependent:
@@ -286,12 +340,19 @@ def _(e: Network, g: Expr, back: _Backward) -> None:
 @_pull_back.register
 def _(e: Apply, g: Expr, back: _Backward) -> None:
     local, hole, order = _local_differential(e)
-    for c, term in _pullback(local, hole, g):
+    for c, term in _pullback(local, hole, g, back.holes):
         if order != tuple(range(e.arg.ndim)):  # back to the argument's own axis order
             position = {axis: k for k, axis in enumerate(order)}
             axes = [position[a] for a in range(e.arg.ndim)]
             term = permute(term, axes + list(range(e.arg.ndim, term.ndim)))
         back.add(e.arg, c, term)
+
+
+@_pull_back.register
+def _(e: Call, g: Expr, back: _Backward) -> None:
+    for i, local, hole in _local_partials(e, back.dependent):
+        for c, term in _pullback(local, hole, g, back.holes):
+            back.add(e.args[i], c, term)
 
 
 def backprop(f: Expr, xs: Sequence[Variable]) -> dict[Expr, Expr]:
@@ -326,11 +387,27 @@ def grad(f: Expr, x: Variable | Sequence[Variable], *, simplify: bool = True) ->
         raise TypeError(f"grad: f must be a tnet expression, got {type(f).__name__}")
     single, xs = _variables_argument(x)
     grads = backprop(f, xs)
-    results = [grads.get(v) or Zero(*(v.shape + f.shape)) for v in xs]
-    if simplify:
-        results = simplify_expressions(results)
-    mark_derived(results, [f])
+    results = [_project(v, grads.get(v) or Zero(*(v.shape + f.shape))) for v in xs]
+    if simplify:  # the variables are recorded once, below (each gradient's are among them)
+        results = Simplifier(results).run(results)
+    mark_derived(results, [f, *xs])  # a Zero gradient still takes X's binding (and its sizes)
     return results[0] if single else results
+
+
+def _project(v: Variable, g: Expr) -> Expr:
+    """The gradient with respect to a structured variable: the unconstrained gradient G (v's
+    two axes first) projected onto the structure. Symmetric: sym(G) = (G + Gᵀ)/2, the gradient
+    for the inner product on symmetric matrices (Srinivasan and Panda, 2020), not the older
+    G + Gᵀ - diag(G), which is the derivative with respect to the n(n+1)/2 free entries.
+    Diagonal: G ⊙ I, the diagonal of G."""
+    if v.structure is None or isinstance(g, Zero):
+        return g
+    rest = list(range(2, g.ndim))
+    if v.structure == "symmetric":
+        return linear_combination([(0.5, g), (0.5, permute(g, [1, 0, *rest]))])
+    i, j = fresh(), fresh()
+    others = [fresh() for _ in rest]
+    return combine([g, Delta(v.shape[0], 2)], [[i, j, *others], [i, j]], [i, j, *others])
 
 
 def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
@@ -338,7 +415,7 @@ def jacobian(f: Expr, x: Variable, *, simplify: bool = True) -> Expr:
     g = grad(f, x, simplify=simplify)
     nx_, nf = x.ndim, f.ndim
     j = permute(g, list(range(nx_, nx_ + nf)) + list(range(nx_)))
-    mark_derived([j], [f])
+    mark_derived([j], [f, x])
     return j
 
 

@@ -15,6 +15,11 @@ class AxisError(TnetError, ValueError):
     """An axis out of range, repeated axes, or a list of axes that is not a permutation."""
 
 
+class IndexingError(TnetError, IndexError):
+    """An index out of range (the message gives the index, the axis and its size), or an index
+    of a kind tnet does not take."""
+
+
 class BindingError(TnetError, KeyError):
     """A missing, unknown or ill-shaped binding given to evaluate()."""
 
@@ -40,6 +45,10 @@ class ParseError(TnetError, ValueError):
             pointer = f"\n  {text}\n  {' ' * position}^"
             message = f"{message} (at position {position}){pointer}"
         super().__init__(message)
+
+
+class LimitError(TnetError, ValueError):
+    """Input or a derivation beyond a bound of the front doors (length, expression size, time)."""
 
 
 class RenderError(TnetError, RuntimeError):

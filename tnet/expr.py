@@ -1,4 +1,4 @@
-"""Expression node types: the leaf tensors, Sum and Apply (the Network node lives in network.py).
+"""Expression node types: the leaf tensors, Sum, Apply and Call (the Network node lives in network.py).
 
 Every expression is immutable and hash-consed: building a structurally equal expression twice
 returns the same object, so `is` is structural equality and shared sub-expressions are
@@ -17,8 +17,9 @@ import hashlib
 import importlib
 import numbers
 import sys
+import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Union
 
@@ -33,21 +34,55 @@ Size = Union[int, str]
 Shape = tuple[Size, ...]
 
 #: (class, structural key) -> the one live expression with that structure (weak values)
-_TABLE: weakref.WeakValueDictionary[tuple[type, tuple[Any, ...]], Expr] = weakref.WeakValueDictionary()
+_TABLE: weakref.WeakValueDictionary[tuple[type, Hashable], Expr] = weakref.WeakValueDictionary()
+#: guards `_TABLE` and the `derived_from` records: threads that build the same new expression at
+#: once get one object (docs/design.md, "Thread safety")
+_LOCK = threading.Lock()
 
 
-def _intern(cls: type, key: tuple, build: Callable[[Any], None]) -> Any:
+def _intern(cls: type, key: Hashable, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
     full = (cls, key)
-    found = _TABLE.get(full)
-    if found is not None:
-        return found
-    obj: Any = object.__new__(cls)
-    obj._key = key
-    obj.derived_from = frozenset()
-    build(obj)
-    _TABLE[full] = obj
+    with _LOCK:
+        found = _TABLE.get(full)
+        if found is not None:
+            return found
+        obj: Any = object.__new__(cls)
+        object.__setattr__(obj, "derived_from", frozenset())
+        build(obj)
+        object.__setattr__(obj, "_key", key)  # from here on the object is frozen (Expr.__setattr__)
+        _TABLE[full] = obj
+        return obj
+
+
+def _rebuild(
+    cls: type,
+    args: tuple,
+    derived: tuple[tuple[int, str, Shape, str | None], ...],
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """The expression `cls(*args, **kwargs)`, with its derived-from record: how pickle rebuilds
+    one, so that an unpickled expression is the very object of its structure in this process."""
+    obj = cls(*args, **(kwargs or {}))
+    if derived:
+        mark_derived([obj], [_unflatten_variable(*v) for v in derived])
     return obj
+
+
+def _flatten_variable(v: Variable) -> tuple[int, str, Shape, str | None]:
+    """A variable as (how many times differentiated, name, shape, structure): plain data, so
+    that pickling a derived-from record never recurses into the records of its variables."""
+    depth = 0
+    while isinstance(v, Differential):
+        v, depth = v.of, depth + 1
+    return (depth, v.name, v.shape, v.structure)
+
+
+def _unflatten_variable(depth: int, name: str, shape: Shape, structure: str | None = None) -> Variable:
+    v = Variable(name, shape, **({structure: True} if structure else {}))
+    for _ in range(depth):
+        v = Differential(v)
+    return v
 
 
 def check_size(size: Any, what: str) -> Size:
@@ -117,7 +152,7 @@ class Expr:
     """Base class of every tnet expression: a tensor with a shape."""
 
     __slots__ = ("_key", "shape", "derived_from", "__weakref__")
-    _key: tuple[Any, ...]
+    _key: Hashable
     shape: Shape
     #: the variables of the expressions this one was derived from (set by grad, jacobian,
     #: hessian and differential): evaluate() accepts bindings for them too, so that a gradient
@@ -141,15 +176,40 @@ class Expr:
         """A short human name used in error messages and drawings."""
         return type(self).__name__
 
-    def __reduce__(self):  # pragma: no cover - pickling would break hash-consing
-        raise TypeError("tnet expressions are hash-consed and cannot be pickled")
+    def __setattr__(self, name: str, value: Any) -> None:
+        # _intern's build functions set the fields with object.__setattr__, before the object
+        # is published; nothing may change them afterwards
+        raise AttributeError(f"tnet expressions are immutable: cannot set {name!r} on {self.label}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"tnet expressions are immutable: cannot delete {name!r} from {self.label}")
+
+    def _args(self) -> tuple[Any, ...]:
+        """The constructor arguments that rebuild this expression (for pickle)."""
+        raise TypeError(f"{type(self).__name__} cannot be pickled")  # pragma: no cover
+
+    def _kwargs(self) -> dict[str, Any]:
+        """The constructor's keyword arguments that rebuild this expression (for pickle)."""
+        return {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle rebuilds through the constructor, so hash-consing holds after unpickling."""
+        derived = tuple(sorted((_flatten_variable(v) for v in self.derived_from), key=repr))
+        return (_rebuild, (type(self), self._args(), derived, self._kwargs()))
+
+    def __copy__(self) -> Expr:  # immutable and hash-consed: a copy is the object itself
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Expr:
+        return self
 
     def __bool__(self) -> bool:
         return True
 
     # -- shortcuts to the layers above ------------------------------------------------------
     # The one place where expr.py reaches up the layers: operators (`a @ b`, `a + b`, ...),
-    # `.T`, `.terms`, `.evaluate()` and the printers are conveniences that call the modules
+    # `.T`, `.terms`, `.evaluate()`, indexing, `.sum()` `.mean()` `.max()` `.min()` `.reshape()`
+    # `.flatten()` and the printers are conveniences that call the modules
     # which implement them (ops, network, evaluate, notation, render). They are looked up by
     # `_layer` when called, never imported here, so expr.py imports nothing above it.
     def __matmul__(self, other: Any) -> Expr:
@@ -191,6 +251,35 @@ class Expr:
     def __pow__(self, power: Any) -> Expr:
         return _layer("ops").power(self, power)
 
+    def __rpow__(self, base: Any) -> Expr:
+        return _layer("ops").power(base, self)
+
+    def __getitem__(self, key: Any) -> Expr:
+        """numpy-style indexing: ints, slices, one integer array (gather), None, Ellipsis."""
+        return _layer("indexing").index(self, key)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        """tnet.sum(self, axis, keepdims), as numpy's method."""
+        return _layer("ops").sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _layer("reductions").min(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Expr:
+        return _layer("indexing").reshape(self, *shape)
+
+    def flatten(self) -> Expr:
+        return _layer("indexing").flatten(self)
+
+    def __iter__(self) -> Any:
+        raise TypeError("a tnet expression is not iterable; index it (e[k]) instead")
+
     @property
     def T(self) -> Expr:  # noqa: N802 - numpy's name
         """Reverse the axes, as numpy's `.T`."""
@@ -210,7 +299,7 @@ class Expr:
         return _layer("network").as_terms(self)
 
     def evaluate(self, bindings: Mapping[Any, Any] | None = None) -> np.ndarray:
-        return _layer("compiler").evaluate(self, bindings or {})
+        return _layer("evaluate").evaluate(self, bindings or {})
 
     def to_einsum(self) -> str:
         return _layer("network").to_einsum(self)
@@ -225,13 +314,20 @@ class Expr:
         return _layer("notation").to_matrix(self, names=names)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter shows an expression as its drawing (SVG), falling back to text."""
-        text = {"text/plain": repr(self)}
+        """Jupyter shows an expression as its typeset formula (MathML, in matrix notation) beside
+        its drawing (SVG); LaTeX (bracket notation) and text for other front ends."""
+        bundle = {"text/plain": repr(self), "text/latex": "$" + self.to_latex() + "$"}
+        math = self.to_mathml()
         try:
             svg = _layer("render").to_dot(self).pipe(format="svg").decode("utf-8")
-        except Exception:  # no dot program: plain text
-            return text
-        return {"image/svg+xml": svg, **text}
+        except Exception:  # no dot program: the typeset formula alone
+            return {"text/html": f"<div>{math}</div>", **bundle}
+        inline = svg[svg.find("<svg") :]  # without the XML prolog, inside HTML
+        html = f'<div style="display:flex;align-items:center;gap:2em"><div>{math}</div><div>{inline}</div></div>'
+        return {"text/html": html, "image/svg+xml": svg, **bundle}
+
+    def to_mathml(self, notation: str = "matrix") -> str:
+        return _layer("notation").to_mathml(self, notation)
 
     def __repr__(self) -> str:
         return _layer("notation").describe(self)
@@ -255,21 +351,40 @@ class Leaf(Expr):
 class Variable(Leaf):
     """A named tensor that expressions are differentiated with respect to.
 
-    `Variable("X", "n", 3)` is an n x 3 matrix; sizes given by name are bound by evaluate()."""
+    `Variable("X", "n", 3)` is an n x 3 matrix; sizes given by name are bound by evaluate().
+    `symmetric=True` (S = Sᵀ) or `diagonal=True` make a structured square matrix: its gradient
+    is the projection of the unconstrained gradient G onto the structure, sym(G) = (G + Gᵀ)/2
+    or diag(G) (docs/design.md, "Structured variables"), and its bindings are checked."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "structure")
     name: str
+    #: None, "symmetric" or "diagonal"
+    structure: str | None
 
-    def __new__(cls, name: str, *shape: Size | Sequence[Size]) -> Variable:
+    def __new__(
+        cls, name: str, *shape: Size | Sequence[Size], symmetric: bool = False, diagonal: bool = False
+    ) -> Variable:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a Variable needs a non-empty str name, got {name!r}")
         checked = _shape_arguments(shape, f"Variable {name!r}")
+        structure = "symmetric" if symmetric else "diagonal" if diagonal else None
+        if symmetric and diagonal:
+            raise ShapeError(f"Variable {name!r}: give symmetric=True or diagonal=True, not both")
+        if structure is not None and (len(checked) != 2 or checked[0] != checked[1]):
+            raise ShapeError(f"a {structure} Variable must be a square matrix; {name!r} has shape {checked}")
 
         def build(obj: Variable) -> None:
-            obj.name = name
-            obj.shape = checked
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "shape", checked)
+            object.__setattr__(obj, "structure", structure)
 
-        return _intern(cls, (name, checked), build)
+        return _intern(cls, (name, checked) if structure is None else (name, checked, structure), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.shape)
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {self.structure: True} if self.structure else {}
 
     @property
     def label(self) -> str:
@@ -284,11 +399,15 @@ class Differential(Variable):
 
     def __new__(cls, of: Variable) -> Differential:
         def build(obj: Differential) -> None:
-            obj.of = of
-            obj.name = "d" + of.name
-            obj.shape = of.shape
+            object.__setattr__(obj, "of", of)
+            object.__setattr__(obj, "name", "d" + of.name)
+            object.__setattr__(obj, "shape", of.shape)
+            object.__setattr__(obj, "structure", None)
 
         return _intern(cls, (of,), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.of,)
 
 
 class Constant(Leaf):
@@ -299,18 +418,24 @@ class Constant(Leaf):
     value: np.ndarray
 
     def __new__(cls, name: str, array: Any) -> Constant:
-        value = np.array(array)
-        if value.dtype == object:
-            raise TypeError(f"Constant {name!r} needs a numeric array")
+        try:
+            value = np.array(array)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise ShapeError(f"Constant {name!r} needs a rectangular array: {err}") from None
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Constant {name!r} needs a bool, integer, float or complex array, got dtype {value.dtype}")
         value.setflags(write=False)
         digest = hashlib.sha1(value.tobytes()).hexdigest()
 
         def build(obj: Constant) -> None:
-            obj.name = name
-            obj.value = value
-            obj.shape = value.shape
+            object.__setattr__(obj, "name", name)
+            object.__setattr__(obj, "value", value)
+            object.__setattr__(obj, "shape", value.shape)
 
         return _intern(cls, (name, value.shape, value.dtype.str, digest), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.name, self.value)
 
     @property
     def label(self) -> str:
@@ -333,11 +458,14 @@ class Delta(Leaf):
         order = int(order)
 
         def build(obj: Delta) -> None:
-            obj.size = size
-            obj.order = order
-            obj.shape = (size,) * order
+            object.__setattr__(obj, "size", size)
+            object.__setattr__(obj, "order", order)
+            object.__setattr__(obj, "shape", (size,) * order)
 
         return _intern(cls, (size, order), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.size, self.order)
 
     @property
     def label(self) -> str:
@@ -353,9 +481,12 @@ class Ones(Leaf):
         checked = _shape_arguments(shape, "Ones")
 
         def build(obj: Ones) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -371,9 +502,12 @@ class Zero(Leaf):
         checked = _shape_arguments(shape, "Zero")
 
         def build(obj: Zero) -> None:
-            obj.shape = checked
+            object.__setattr__(obj, "shape", checked)
 
         return _intern(cls, checked, build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -388,9 +522,12 @@ class Hole(Leaf):
 
     def __new__(cls, *shape: Size) -> Hole:
         def build(obj: Hole) -> None:
-            obj.shape = tuple(shape)
+            object.__setattr__(obj, "shape", tuple(shape))
 
         return _intern(cls, tuple(shape), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return self.shape
 
     @property
     def label(self) -> str:
@@ -403,13 +540,44 @@ def is_symmetric_leaf(e: Expr) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sum and Apply
+# Sum, Apply and Call
 # ---------------------------------------------------------------------------------------------
-class Sum(Expr):
-    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape."""
+_HASH_BASE, _HASH_MOD = 1_000_003, (1 << 61) - 1
 
-    __slots__ = ("terms_",)
+
+class _TermsKey:
+    """The intern key of a Sum: its terms with a position-weighted hash, sum of
+    hash(term_i) * B^i (mod a prime), which `Sum.extended` updates in O(1) per appended term
+    instead of rehashing all of them (building a sum term by term stays linear)."""
+
+    __slots__ = ("terms", "hash", "power")
+
+    def __init__(self, terms: tuple[tuple[Any, Expr], ...], h: int | None = None, power: int | None = None) -> None:
+        self.terms = terms
+        if h is None or power is None:
+            h, power = 0, 1
+            for pair in terms:
+                h = (h + hash(pair) * power) % _HASH_MOD
+                power = power * _HASH_BASE % _HASH_MOD
+        self.hash, self.power = h, power  # power = B^len(terms)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TermsKey) and self.hash == other.hash and self.terms == other.terms
+
+
+class Sum(Expr):
+    """coef_1 * term_1 + coef_2 * term_2 + ...: terms of one shape.
+
+    `_index` maps each term to its position, for `position`; it is built on demand and shared
+    with the sums `extended` from this one (an entry is trusted only if the term is at that
+    position here), so that s = s + t in a loop costs O(1) per step, not O(len(s))."""
+
+    __slots__ = ("terms_", "_index")
     terms_: tuple[tuple[float | complex, Expr], ...]
+    _index: dict[Expr, int] | None
 
     def __new__(cls, terms: Iterable[tuple[float | complex, Expr]]) -> Sum:
         terms = tuple((c, t) for c, t in terms)
@@ -421,12 +589,56 @@ class Sum(Expr):
             if len(t.shape) != len(shape):
                 raise ShapeError(what)
             shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        return cls._make(_TermsKey(terms), shape, None)
 
+    @classmethod
+    def _make(cls, key: _TermsKey, shape: Shape, index: dict[Expr, int] | None) -> Sum:
         def build(obj: Sum) -> None:
-            obj.terms_ = terms
-            obj.shape = shape
+            object.__setattr__(obj, "terms_", key.terms)
+            object.__setattr__(obj, "shape", shape)
+            object.__setattr__(obj, "_index", index)
 
-        return _intern(cls, terms, build)
+        return _intern(cls, key, build)
+
+    def extended(self, more: Sequence[tuple[float | complex, Expr]]) -> Sum:
+        """This sum with the terms `more` appended (none of them a term of this sum): what
+        `network.linear_combination` builds, in time proportional to len(more)."""
+        shape = self.shape
+        for _, t in more:
+            what = f"cannot add tensors of shapes {shape} and {t.shape}"
+            if len(t.shape) != len(shape):
+                raise ShapeError(what)
+            shape = tuple(unify_sizes(a, b, what) for a, b in zip(shape, t.shape))
+        key: _TermsKey = self._key  # type: ignore[assignment]
+        h, power = key.hash, key.power
+        for pair in more:
+            h = (h + hash(pair) * power) % _HASH_MOD
+            power = power * _HASH_BASE % _HASH_MOD
+        terms = self.terms_ + tuple(more)
+        index = self._index
+        if index is not None:
+            for k, (_, t) in enumerate(more, start=len(self.terms_)):
+                index[t] = k
+        return Sum._make(_TermsKey(terms, h, power), shape, index)
+
+    def position(self, t: Expr) -> int | None:
+        """The position of the term t in this sum, or None."""
+        index = self._index
+        if index is None:
+            index = {term: k for k, (_, term) in enumerate(self.terms_)}
+            object.__setattr__(self, "_index", index)
+        k = index.get(t)
+        if k is None:
+            return None  # entries are never removed: t was never a term of this sum
+        if k < len(self.terms_) and self.terms_[k][1] is t:
+            return k
+        # the entry belongs to another sum extended from a common one: index this sum alone
+        own = {term: j for j, (_, term) in enumerate(self.terms_)}
+        object.__setattr__(self, "_index", own)
+        return own.get(t)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.terms_,)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -455,12 +667,15 @@ class Apply(Expr):
         shape = tuple(arg.shape[a] for a in axes) + tuple(out)
 
         def build(obj: Apply) -> None:
-            obj.fn = fn
-            obj.arg = arg
-            obj.axes = axes
-            obj.shape = shape
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "arg", arg)
+            object.__setattr__(obj, "axes", axes)
+            object.__setattr__(obj, "shape", shape)
 
         return _intern(cls, (fn, arg, axes), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.arg, self.axes)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -470,6 +685,62 @@ class Apply(Expr):
     def core_axes(self) -> tuple[int, ...]:
         """The axes of the argument that f acts on (the paper's -P)."""
         return tuple(a for a in range(self.arg.ndim) if a not in self.axes)
+
+    @property
+    def label(self) -> str:
+        return self.fn.name
+
+
+class Call(Expr):
+    """f(A_1, ..., A_k): a function of several tensors (eq. 27 with several arguments).
+
+    Every argument has the same `nbatch` leading axes, the batch axes (of equal sizes); f acts
+    on the remaining axes of each argument (its core, `fn.core_ndims[i]` axes) and the result
+    is the batch axes followed by f's output axes. An element-wise f has cores of 0 axes."""
+
+    __slots__ = ("fn", "args", "nbatch")
+    fn: Function
+    args: tuple[Expr, ...]
+    nbatch: int
+
+    def __new__(cls, fn: Function, args: Sequence[Expr], nbatch: int) -> Call:
+        args = tuple(args)
+        if len(args) != fn.arity:
+            raise ShapeError(f"{fn.name} takes {fn.arity} arguments, got {len(args)}")
+        batch: list[Size] = []
+        cores = []
+        for k, (a, core) in enumerate(zip(args, fn.core_ndims)):
+            if a.ndim != nbatch + core:
+                raise ShapeError(
+                    f"{fn.name}: argument {k} ({a.label}) has {a.ndim} axes, expected {nbatch} batch axes "
+                    f"and {core} for the function, shape {a.shape}"
+                )
+            own = a.shape[:nbatch]
+            batch = (
+                list(own)
+                if k == 0
+                else [
+                    unify_sizes(x, y, f"{fn.name}: batch axis {j} of argument 0 and of argument {k}")
+                    for j, (x, y) in enumerate(zip(batch, own))
+                ]
+            )
+            cores.append(tuple(a.shape[nbatch:]))
+        shape = tuple(batch) + tuple(fn.output_shape(tuple(cores)))
+
+        def build(obj: Call) -> None:
+            object.__setattr__(obj, "fn", fn)
+            object.__setattr__(obj, "args", args)
+            object.__setattr__(obj, "nbatch", nbatch)
+            object.__setattr__(obj, "shape", shape)
+
+        return _intern(cls, (fn, args, nbatch), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.fn, self.args, self.nbatch)
+
+    @property
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
 
     @property
     def label(self) -> str:
@@ -503,13 +774,16 @@ def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
         origin.update(variables([s]))
         origin.update(s.derived_from)
     frozen = frozenset(origin)
-    for r in results:
-        if not frozen <= r.derived_from:
-            r.derived_from = r.derived_from | frozen
+    with _LOCK:
+        for r in results:
+            if not frozen <= r.derived_from:
+                object.__setattr__(r, "derived_from", r.derived_from | frozen)
 
 
-def walk(roots: Iterable[Expr]) -> list[Expr]:
-    """Every distinct expression reachable from the roots, children before parents."""
+def walk(roots: Iterable[Expr], within: Callable[[Expr], bool] | None = None) -> list[Expr]:
+    """Every distinct expression reachable from the roots, children before parents. With
+    `within`, the walk does not go below an expression for which within(expression) is false
+    (that expression itself is listed)."""
     order: list[Expr] = []
     seen: set[Expr] = set()
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
@@ -522,6 +796,8 @@ def walk(roots: Iterable[Expr]) -> list[Expr]:
             continue
         seen.add(e)
         stack.append((e, True))
+        if within is not None and not within(e):
+            continue
         for c in reversed(e.children):
             if c not in seen:
                 stack.append((c, False))

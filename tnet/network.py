@@ -85,14 +85,17 @@ class Network(Expr):
         coef = float(coef) if not isinstance(coef, complex) else coef
 
         def build(obj: Network) -> None:
-            obj.nodes = nodes
-            obj.legs = canon_legs
-            obj.sizes = canon_sizes
-            obj.output = canon_out
-            obj.coef = coef
-            obj.shape = tuple(canon_sizes[e] for e in canon_out)
+            object.__setattr__(obj, "nodes", nodes)
+            object.__setattr__(obj, "legs", canon_legs)
+            object.__setattr__(obj, "sizes", canon_sizes)
+            object.__setattr__(obj, "output", canon_out)
+            object.__setattr__(obj, "coef", coef)
+            object.__setattr__(obj, "shape", tuple(canon_sizes[e] for e in canon_out))
 
         return _intern(cls, (nodes, canon_legs, canon_sizes, canon_out, coef), build)
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.nodes, self.legs, self.output, dict(enumerate(self.sizes)), self.coef)
 
     @property
     def children(self) -> tuple[Expr, ...]:
@@ -100,7 +103,9 @@ class Network(Expr):
 
     @property
     def label(self) -> str:
-        return "(" + " ".join(n.label for n in self.nodes) + ")" if self.nodes else "scalar"
+        """The labels of the nodes in parentheses; a product nested more than two levels deep
+        is written "(…)", so that a label stays short however deep the graph."""
+        return _network_label(self, 2)
 
     @property
     def num_edges(self) -> int:
@@ -169,7 +174,15 @@ def scale(e: Expr, c: Any) -> Expr:
 
 def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
     """sum of c * e over the terms, all of one shape; nested Sums flattened, equal terms merged,
-    zeros dropped. No broadcasting (see `add`)."""
+    zeros dropped. No broadcasting (see `add`).
+
+    A long Sum first with coefficient 1, plus a few terms (s + t, and so `+` or `sum()` in a
+    loop), is extended in time proportional to the few terms (`Sum.extended`); the result is
+    the one the general path builds."""
+    if len(terms) > 1 and terms[0][0] == 1 and isinstance(terms[0][1], Sum) and len(terms[0][1].terms_) > len(terms):
+        extended = _extend_sum(terms[0][1], terms[1:])
+        if extended is not None:
+            return extended
     merged: dict[Expr, list[Any]] = {}
     shape = None
     for c, t in terms:
@@ -201,6 +214,43 @@ def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
     if len(kept) == 1:
         return scale(kept[0][1], kept[0][0])
     return Sum(kept)
+
+
+def _extend_sum(base: Sum, more: Sequence[tuple[Any, Expr]]) -> Expr | None:
+    """base + the terms `more`, flattened and merged as `linear_combination` does, when every
+    term of base stays (None otherwise: the general path handles a cancellation)."""
+    fresh: dict[Expr, list[Any]] = {}
+    bumped: dict[int, Any] = {}
+    stack = list(reversed(more))
+    while stack:
+        c, t = stack.pop()
+        if len(t.shape) != base.ndim or any(
+            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(base.shape, t.shape)
+        ):
+            raise ShapeError(f"cannot add tensors of shapes {base.shape} and {t.shape}")
+        if c == 0 or isinstance(t, Zero):
+            continue
+        if isinstance(t, Sum):
+            stack.extend((c * tc, tt) for tc, tt in reversed(t.terms_))
+            continue
+        if isinstance(t, Network) and t.coef != 1:
+            c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
+        k = base.position(t)
+        if k is not None:
+            bumped[k] = bumped.get(k, base.terms_[k][0]) + c
+        elif t in fresh:
+            fresh[t][0] += c
+        else:
+            fresh[t] = [c, t]
+    if any(c == 0 for c in bumped.values()):
+        return None
+    appended = [(c, t) for c, t in fresh.values() if c != 0]
+    if bumped:
+        terms = list(base.terms_)
+        for k, c in bumped.items():
+            terms[k] = (c, terms[k][1])
+        return Sum(terms + appended)
+    return base.extended(appended) if appended else base
 
 
 def tidy_network(net: Network) -> Network:
@@ -396,3 +446,11 @@ def to_einsum(e: Expr) -> str:
     letters = einsum_letters(n.num_edges)
     ins = ",".join("".join(letters[x] for x in leg) for leg in n.legs)
     return ins + "->" + "".join(letters[x] for x in n.output)
+
+
+def _network_label(net: Network, depth: int) -> str:
+    if not net.nodes:
+        return "scalar"
+    if depth == 0:
+        return "(…)"
+    return "(" + " ".join(_network_label(n, depth - 1) if isinstance(n, Network) else n.label for n in net.nodes) + ")"

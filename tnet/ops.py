@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import AxisError, ShapeError
 from .expr import Delta, Expr, Ones, Size, Zero, as_expr, check_size, normalize_axes
-from .functions import apply, power_function
+from .functions import apply, call, power_function
 from .network import combine, fresh, linear_combination, scale
 
 Scalar = (numbers.Number, np.number)
@@ -138,13 +138,22 @@ def divide(a: Any, b: Any) -> Expr:
     return multiply(a, reciprocal)
 
 
-def power(e: Expr, p: Any) -> Expr:
-    """Element-wise e ** p for a scalar exponent p."""
-    if not isinstance(p, Scalar):
-        raise TypeError(f"** needs a scalar exponent, got {type(p).__name__}")
-    if p == 1:
-        return e
-    return apply(power_function(float(p)), e)  # type: ignore[arg-type]
+def power(e: Any, p: Any) -> Expr:
+    """Element-wise e ** p. A scalar exponent (negative and fractional ones too) is the power
+    function x^p; a tensor exponent broadcasts and is the library's two-argument "pow"
+    (∂/∂e = p e^(p-1), ∂/∂p = e^p log e, for e > 0)."""
+    if isinstance(p, (complex, np.complexfloating)):
+        raise TypeError(f"** needs a real exponent, got {p!r}; complex powers are not supported")
+    if isinstance(p, Scalar):
+        if isinstance(e, Scalar):
+            return as_expr(e**p)  # type: ignore[operator]
+        if p == 1:
+            return as_expr(e)
+        return apply(power_function(float(p)), as_expr(e))  # type: ignore[arg-type]
+    p = as_expr(p, "exponent")
+    base = scale(Ones(*p.shape), e) if isinstance(e, Scalar) else as_expr(e)
+    shape = broadcast_shapes(base.shape, p.shape, "**")
+    return call("pow", broadcast_to(base, shape), broadcast_to(p, shape))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,9 +225,12 @@ def _check_k(a: Expr, b: Expr, k: int, what: str) -> None:
 def permute(a: Any, perm: Sequence[int]) -> Expr:
     """A_P (eq. 6): result axis k is A's axis perm[k] (numpy.transpose(A, perm))."""
     a = as_expr(a)
-    perm = tuple(perm)
-    if sorted(int(p) if isinstance(p, (int, np.integer)) else p for p in perm) != list(range(a.ndim)):
-        raise AxisError(f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}")
+    if not isinstance(perm, Sequence):
+        raise AxisError(f"permute: the permutation must be a sequence of axes, got {perm!r}")
+    what = f"permute: {list(perm)} is not a permutation of the axes 0..{a.ndim - 1}"
+    perm = normalize_axes(perm, a.ndim, what)  # ints, negative counted from the end
+    if len(perm) != a.ndim:
+        raise AxisError(what)
     la = _idx("a", a.ndim)
     return combine([a], [la], [la[p] for p in perm])
 
@@ -231,15 +243,36 @@ def transpose(a: Any, axes: Sequence[int] | None = None) -> Expr:
     return permute(a, axes)
 
 
-def sum(a: Any, axis: int | Sequence[int] | None = None) -> Expr:  # noqa: A001 - numpy's name
-    """Sum over the given axes (all by default)."""
-    a = as_expr(a)
+def reduced_axes(axis: int | Sequence[int] | None, ndim: int, what: str) -> tuple[int, ...]:
+    """The 0-based axes a reduction runs over: all of them for None, sorted."""
     if axis is None:
-        axes = tuple(range(a.ndim))
-    else:
-        axes = normalize_axes([axis] if isinstance(axis, (int, np.integer)) else axis, a.ndim, "sum")
+        return tuple(range(ndim))
+    listed = axis if isinstance(axis, (tuple, list)) else [axis]  # a float axis is named, not iterated
+    return tuple(sorted(normalize_axes(listed, ndim, what)))  # type: ignore[arg-type]
+
+
+def sum(a: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Expr:  # noqa: A001
+    """Sum over the given axes (all by default); `keepdims` keeps them as axes of size 1."""
+    a = as_expr(a)
+    axes = reduced_axes(axis, a.ndim, "sum")
     la = _idx("a", a.ndim)
-    return combine([a], [la], [la[k] for k in range(a.ndim) if k not in axes])
+    out = combine([a], [la], [la[k] for k in range(a.ndim) if k not in axes])
+    return expand_dims(out, axes) if keepdims else out
+
+
+def expand_dims(a: Any, axis: int | Sequence[int]) -> Expr:
+    """numpy.expand_dims: new axes of size 1 at the given positions of the result (a Ones node
+    of size 1 on each new edge), so that a per-row statistic or a bias broadcasts."""
+    a = as_expr(a)
+    ndim = a.ndim + (1 if isinstance(axis, (int, np.integer)) else len(axis))
+    new = reduced_axes(axis, ndim, "expand_dims")
+    la = _idx("a", a.ndim)
+    ones = [("n", k) for k in new]
+    own = iter(la)
+    out = [("n", k) if k in new else next(own) for k in range(ndim)]
+    if not new:
+        return a
+    return combine([a, Ones(*(1,) * len(new))], [la, ones], out)
 
 
 def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Expr:

@@ -6,10 +6,13 @@
   must stay equal), drop Ones legs on edges that have other legs, fold sizes and coefficients;
 - drop zeros;
 - merge the terms of a sum whose networks are isomorphic (same tensors, same legs, same output
-  positions): a cheap invariant first, exact networkx isomorphism only on ties.
+  positions): equal canonical forms (`canonical_form`, linear in the network's size) where the
+  networks have one, else a cheap invariant first and exact networkx isomorphism on ties.
 
-Simplification never changes a value. The normal forms it relies on (the Sum normal form and
-`tidy_network`) live in network.py; this module holds only the choices of simplification."""
+Simplification never changes a finite value; docs/design.md ("Simplification rewrites and their
+domains") lists where a rewrite turns a NaN or an infinity into a number. The normal forms it
+relies on (the Sum normal form and `tidy_network`) live in network.py; this module holds only
+the choices of simplification."""
 
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from typing import Any, overload
 import networkx as nx
 from networkx.algorithms.isomorphism import GraphMatcher
 
-from .expr import Apply, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_derived, walk
+from .expr import Apply, Call, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_derived, walk
 from .functions import PowerFunction, apply
+from .library import LOG_FN, LOG_SOFTMAX_FN, SOFTMAX_FN
 from .network import Network, combine, linear_combination, make_network, tidy_network
 from .ops import power
 
@@ -40,13 +44,14 @@ def _base_and_exponent(node: Expr) -> tuple[Expr, float]:
 def merge_powers(net: Network) -> Network:
     """x^p ⊙ x^q = x^(p+q) for occurrences of one tensor on the same edges in the same order
     (the paper's (1 ⊘ Z) ⊙ Z = 1 of sec. 6.3); x^0 leaves the all-ones tensor. Where x is 0 and
-    p + q = 0 this gives 1 where the unsimplified product gives nan."""
+    p < 0 < q, or x < 0 and p, q are not integers but p + q is, this gives a number where the
+    unsimplified product gives nan (docs/design.md lists the domains)."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
-    for k, (node, leg) in enumerate(zip(net.nodes, net.legs)):
-        if node.ndim and len(set(leg)) == len(leg):
-            base, p = _base_and_exponent(node)
-            if base is not node or any(_base_and_exponent(n)[0] is node for n in net.nodes if n is not node):
-                groups[(base, leg)].append(k)
+    bases = [_base_and_exponent(node)[0] for node in net.nodes]
+    powered = {base for base, node in zip(bases, net.nodes) if base is not node}  # x of some x^p
+    for k, (node, leg, base) in enumerate(zip(net.nodes, net.legs, bases)):
+        if node.ndim and len(set(leg)) == len(leg) and (base is not node or node in powered):
+            groups[(base, leg)].append(k)
     merged = [ks for ks in groups.values() if len(ks) > 1]
     if not merged:
         return net
@@ -109,14 +114,117 @@ def _exactly_isomorphic(a: Network, b: Network) -> bool:
     return matcher.is_isomorphic()
 
 
+def canonical_form(net: Network) -> tuple | None:
+    """A complete description of the network that does not depend on how its nodes and edges
+    are numbered, or None where reading it would need a choice.
+
+    The reading starts at the output edges (their positions fix them) and goes breadth first:
+    from an edge to the legs on it, ordered by (tensor, axis); from a node to its legs in axis
+    order. A part not connected to the output (a scalar network, trace(A A ... A)) is read
+    from each occurrence of its rarest tensor in turn, keeping the smallest reading. Where two
+    unread legs on one edge look alike (same tensor, same axis), where a Delta or Ones node
+    has several unread legs, or where a second unconnected part remains, the reading would
+    have to choose, and None sends the network to the invariant and the exact test (factors
+    with no legs are a multiset on the side). Otherwise two networks are isomorphic exactly
+    when their canonical forms are equal: an O(size) test per reading, where VF2 can take
+    exponential time on chains of one repeated tensor."""
+    reader = _Reading(net)
+    state = reader.read(dict.fromkeys(net.output), [False] * len(net.nodes), [], list(net.output))
+    if state is None:
+        return None
+    edge_id, seen, order = state
+    unread = [i for i, leg in enumerate(net.legs) if leg and not seen[i]]
+    if not unread:
+        return reader.form(edge_id, order)
+    counts = Counter(reader.ids[i] for i in unread)
+    rarest = min(counts, key=lambda k: (counts[k], k))
+    best = None
+    for start in (i for i in unread if reader.ids[i] == rarest):
+        ids, seen2 = dict(edge_id), list(seen)
+        seen2[start] = True
+        queue = [x for x in dict.fromkeys(net.legs[start]) if x not in ids]
+        if reader.symmetric[start] and len(queue) > 1:
+            return None
+        ids.update(dict.fromkeys(queue))  # numbered in reading order by `read`
+        done = reader.read(ids, seen2, [*order, start], queue)
+        if done is None or not all(seen for seen, leg in zip(done[1], net.legs) if leg):
+            return None
+        form = reader.form(done[0], done[2])
+        if best is None or form < best:
+            best = form
+    return best
+
+
+class _Reading:
+    """The breadth-first reading of one network that `canonical_form` describes."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.ids = [id(n) for n in net.nodes]
+        self.symmetric = [is_symmetric_leaf(n) for n in net.nodes]
+        self.edge_legs = net.edge_legs()
+
+    def read(
+        self, edge_id: dict[int, Any], seen: list[bool], order: list[int], queue: list[int]
+    ) -> tuple[dict[int, Any], list[bool], list[int]] | None:
+        """Continue the reading from the edges in `queue` (already in `edge_id`, which numbers
+        edges in the order they are met); None where it would have to choose."""
+        ids, symmetric, node_legs = self.ids, self.symmetric, self.net.legs
+        for k, e in enumerate(edge_id):
+            edge_id[e] = k
+        for e in queue:  # the queue grows while it is read
+            unread = [(ids[i], "*" if symmetric[i] else a, i) for i, a in self.edge_legs[e] if not seen[i]]
+            if len(unread) > 1:
+                unread.sort()
+                if any(unread[k][:2] == unread[k + 1][:2] for k in range(len(unread) - 1)):
+                    return None
+            for _, _, i in unread:
+                if seen[i]:
+                    continue
+                seen[i] = True
+                order.append(i)
+                leg = node_legs[i]
+                if symmetric[i] and len({x for x in leg if x not in edge_id}) > 1:
+                    return None
+                for x in leg:
+                    if x not in edge_id:
+                        edge_id[x] = len(edge_id)
+                        queue.append(x)
+        return edge_id, seen, order
+
+    def form(self, edge_id: dict[int, Any], order: list[int]) -> tuple:
+        net, ids = self.net, self.ids
+        described = []
+        for i in order:
+            leg = tuple(edge_id[x] for x in net.legs[i])
+            described.append((ids[i], tuple(sorted(leg)) if self.symmetric[i] else leg))
+        scalars = sorted(ids[i] for i, leg in enumerate(net.legs) if not leg)  # factors with no legs
+        sizes: list[Any] = [None] * len(edge_id)
+        for e, k in edge_id.items():
+            size = net.sizes[e]
+            sizes[k] = (isinstance(size, str), size)  # ints and size names compare apart
+        return (tuple(described), tuple(scalars), tuple(sizes), len(net.output))
+
+
 def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any, Expr]]:
-    """Add up the coefficients of terms whose networks are isomorphic."""
+    """Add up the coefficients of terms whose networks are isomorphic: equal canonical forms
+    where the networks have one, else equal invariants and the exact test."""
+    canonical: dict[tuple, list] = {}
     groups: dict[tuple, list[list]] = defaultdict(list)
     merged: list[list] = []
     for c, t in terms:
         net = t if isinstance(t, Network) else None
         if net is None:
             merged.append([c, t])
+            continue
+        form = canonical_form(net)
+        if form is not None:
+            found = canonical.get(form)
+            if found is not None:
+                found[0] += c * net.coef / found[1].coef
+            else:
+                canonical[form] = entry = [c, net]
+                merged.append(entry)
             continue
         key = invariant(net)
         for entry in groups[key]:  # equal invariants: only the exact test is left
@@ -179,7 +287,37 @@ def _(e: Leaf, s: Simplifier) -> Expr:
 @_simplified.register
 def _(e: Apply, s: Simplifier) -> Expr:
     arg = s.memo[e.arg]
+    stable = _log_of_softmax(e, arg)
+    if stable is not None:
+        return stable
     return e if arg is e.arg else apply(e.fn, arg, e.axes)
+
+
+def _log_of_softmax(e: Apply, arg: Expr) -> Expr | None:
+    """log(softmax(x)) as log_softmax(x), which stays finite at large logits; also through a
+    rearrangement of the softmax's axes (softmax along an axis that is not the last)."""
+    if e.fn is not LOG_FN or e.axes != tuple(range(arg.ndim)):
+        return None
+    if isinstance(arg, Apply) and arg.fn is SOFTMAX_FN:
+        return apply(LOG_SOFTMAX_FN, arg.arg, arg.axes)
+    if (
+        isinstance(arg, Network)
+        and len(arg.nodes) == 1
+        and isinstance(arg.nodes[0], Apply)
+        and arg.nodes[0].fn is SOFTMAX_FN
+        and sorted(arg.output) == sorted(arg.legs[0])
+        and len(set(arg.legs[0])) == arg.nodes[0].ndim
+    ):
+        inner = arg.nodes[0]
+        stable = apply(LOG_SOFTMAX_FN, inner.arg, inner.axes)
+        return combine([stable], [list(arg.legs[0])], list(arg.output)) if arg.coef == 1 else None
+    return None
+
+
+@_simplified.register
+def _(e: Call, s: Simplifier) -> Expr:
+    args = [s.memo[a] for a in e.args]
+    return e if all(a is b for a, b in zip(args, e.args)) else Call(e.fn, args, e.nbatch)
 
 
 @_simplified.register
@@ -214,10 +352,12 @@ def simplify(e: Expr) -> Expr: ...
 def simplify(e: Sequence[Expr]) -> list[Expr]: ...
 def simplify(e: Expr | Sequence[Expr]) -> Expr | list[Expr]:
     """The simplified expression (or list of expressions, simplified together so that the
-    products they share stay shared). The value never changes."""
+    products they share stay shared). A finite value never changes (docs/design.md lists the
+    rewrites and their domains)."""
     single = isinstance(e, Expr)
     roots = [e] if isinstance(e, Expr) else list(e)
     out = Simplifier(roots).run(roots)
     for r, o in zip(roots, out):
-        mark_derived([o], [r])
+        if o is not r:
+            mark_derived([o], [r])
     return out[0] if single else out

@@ -27,6 +27,11 @@ MODULES = [
     "sec6_3_classification",
     "sec6_4_rnn",
     "sec6_4_expression48",
+    "ml_softmax_regression",
+    "ml_layer_norm_mlp",
+    "ml_attention",
+    "ml_logistic_hessian",
+    "ml_gaussian_nll",
 ]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import BindingError, CompileError
 from ..evaluate import Bindings, PathReport
-from ..expr import Apply, Expr, Variable, walk
+from ..expr import Apply, Call, Expr, Variable, walk
 from ..functions import PowerFunction
 from .backend import Backend
 from .dask_backend import DaskBackend
@@ -217,12 +217,14 @@ def generate(
     for e in walk(roots):  # a user's functions, by their numpy value
         if isinstance(e, Apply) and not isinstance(e.fn, PowerFunction) and e.fn.name not in backend.functions:
             namespace[custom_name(e.fn)] = e.fn.value
+        elif isinstance(e, Call) and e.fn.name not in backend.calls:
+            namespace[custom_name(e.fn)] = e.fn.value
     try:
         exec(builtins.compile(source, f"<tnet.compile {name}>", "exec"), namespace)
     except ImportError as err:
         raise CompileError(f"the {backend.name} backend needs its library ({err}); {_INSTALL[backend.name]}") from None
     params = [dict(op.params)["name"] for op in program.steps if op.kind == "input"]
-    applies = any(op.kind == "apply" for op in program.steps)
+    applies = any(op.kind in ("apply", "call") for op in program.steps)
     return Specialization(sizes, program, source, namespace[name], params, applies)
 
 
@@ -293,8 +295,8 @@ def evaluate(
         runs = _Runs(tuple(weakref.ref(r) for r in roots[1:]), OrderedDict())
         _RUNS[roots[0]] = runs
     variables = _variables(roots)
-    derived = {v.name: v for r in roots for v in r.derived_from}
-    bind = Bindings(variables, bindings or {}, sizes, derived, allow_unknown)
+    derived = [v for r in roots for v in r.derived_from]
+    bind = Bindings(list(variables.values()), bindings or {}, sizes, derived, allow_unknown)
     key = tuple(sorted(bind.sizes.items()))
     spec = runs.by_sizes.get(key)
     if spec is None:
@@ -302,7 +304,7 @@ def evaluate(
         runs.by_sizes[key] = spec
         while len(runs.by_sizes) > SPECIALIZATIONS:
             runs.by_sizes.popitem(last=False)
-    values = _run_numpy(spec, [bind.arrays[name] for name in spec.params])
+    values = _run_numpy(spec, [bind.arrays[variables[name]] for name in spec.params])
     return values[0] if isinstance(e_or_list, Expr) else values
 
 

@@ -102,6 +102,8 @@ class Backend:
             return self.full(p["value"], p["shape"])
         if kind == "apply":
             return self.apply(p["fn"], args[0], needed)
+        if kind == "call":
+            return self.call(p["fn"], args, needed)
         if kind == "combine":
             return _linear_combination(p["coefs"], args)
         if kind == "scale":
@@ -140,6 +142,20 @@ class Backend:
         template, helpers = entry
         needed.update(helpers)
         return template.format(x=x, M=self.module)
+
+    #: functions of several tensors the backend spells itself: name -> template over {a0}, {a1}, ...
+    calls: dict[str, str] = {
+        "maximum": "{M}.maximum({a0}, {a1})",
+        "minimum": "{M}.minimum({a0}, {a1})",
+        "where": "{M}.where({a0} != 0, {a1}, {a2})",
+        "pow": "{a0} ** {a1}",
+    }
+
+    def call(self, fn: Any, args: Sequence[str], needed: set[str]) -> str:
+        template = self.calls.get(fn.name)
+        if template is None:
+            return self.custom_function(fn, ", ".join(args), needed)
+        return template.format(M=self.module, **{f"a{k}": a for k, a in enumerate(args)})
 
     def custom_function(self, fn: Any, x: str, needed: set[str]) -> str:
         """A function the backend has no spelling for (a user's Function)."""

@@ -12,6 +12,14 @@ import numpy as np
 from .backend import Backend
 
 _HELPERS = {
+    "_adj": """def _adj(x):
+    n = x.shape[-1]
+    u, s, vh = np.linalg.svd(x)
+    cof = np.prod(np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    vh_h, u_h = np.conj(np.swapaxes(vh, -1, -2)), np.conj(np.swapaxes(u, -1, -2))
+    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
+    return out if np.iscomplexobj(x) else out.real""",
     "_softmax": """def _softmax(x):
     z = da.exp(x - x.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)""",
@@ -50,6 +58,7 @@ class DaskBackend(Backend):
         # matrix functions act on whole blocks: the two matrix axes in one chunk each
         "inv": ("_matrices(np.linalg.inv, {x})", ("_matrices",)),
         "det": ("_matrices(np.linalg.det, {x}, drop=True)", ("_matrices",)),
+        "adj": ("_matrices(_adj, {x})", ("_matrices", "_adj")),
         "logdet": ("_matrices(lambda m: np.linalg.slogdet(m)[1], {x}, drop=True)", ("_matrices",)),
     }
     helpers = _HELPERS

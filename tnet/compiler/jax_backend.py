@@ -11,12 +11,24 @@ import numpy as np
 
 from .backend import Backend
 
+_HELPERS = {
+    "_adj": """def _adj(x):
+    n = x.shape[-1]
+    u, s, vh = jnp.linalg.svd(x)
+    cof = jnp.prod(jnp.where(jnp.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
+    sign = jnp.linalg.det(u) * jnp.linalg.det(vh)
+    vh_h, u_h = jnp.conj(jnp.swapaxes(vh, -1, -2)), jnp.conj(jnp.swapaxes(u, -1, -2))
+    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
+    return out if jnp.iscomplexobj(x) else out.real""",
+}
+
 
 class JaxBackend(Backend):
     name = "jax"
     imports = ("import jax", "import jax.numpy as jnp")
     module = "jnp"
     array_kind = "jax arrays (or numpy arrays)"
+    helpers = _HELPERS
     functions = {
         "exp": ("jnp.exp({x})", ()),
         "log": ("jnp.log({x})", ()),
@@ -33,6 +45,7 @@ class JaxBackend(Backend):
         "logsumexp": ("jax.nn.logsumexp({x}, axis=-1)", ()),
         "inv": ("jnp.linalg.inv({x})", ()),
         "det": ("jnp.linalg.det({x})", ()),
+        "adj": ("_adj({x})", ("_adj",)),
         "logdet": ("jnp.linalg.slogdet({x})[1]", ()),
     }
 

@@ -10,6 +10,14 @@ import numpy as np
 from .backend import Backend
 
 _HELPERS = {
+    "_adj": """def _adj(x):
+    n = x.shape[-1]
+    u, s, vh = np.linalg.svd(x)
+    cof = np.prod(np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    vh_h, u_h = np.conj(np.swapaxes(vh, -1, -2)), np.conj(np.swapaxes(u, -1, -2))
+    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
+    return out if np.iscomplexobj(x) else out.real""",
     "_softmax": """def _softmax(x):
     z = np.exp(x - x.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)""",
@@ -42,6 +50,16 @@ class NumpyBackend(Backend):
         "inv": ("np.linalg.inv({x})", ()),
         "det": ("np.linalg.det({x})", ()),
         "logdet": ("np.linalg.slogdet({x})[1]", ()),
+        "adj": ("_adj({x})", ("_adj",)),
+        "tan": ("np.tan({x})", ()),
+        "arctan": ("np.arctan({x})", ()),
+        "arcsin": ("np.arcsin({x})", ()),
+        "arccos": ("np.arccos({x})", ()),
+        "log1p": ("np.log1p({x})", ()),
+        "expm1": ("np.expm1({x})", ()),
+        "square": ("np.square({x})", ()),
+        "softplus": ("np.logaddexp(0.0, {x})", ()),
+        "nonzero": ("({x} != 0).astype(np.result_type({x}, 0.0))", ()),
     }
     helpers = _HELPERS
 

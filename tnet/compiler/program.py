@@ -31,7 +31,7 @@ import numpy as np
 from ..contract import Plan, _pair_kernel, plan_contraction
 from ..errors import CompileError, ShapeError
 from ..evaluate import _prepare
-from ..expr import Apply, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
+from ..expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from ..functions import Function
 from ..network import Network, einsum_letters
 
@@ -210,6 +210,12 @@ def _(e: Apply, b: _Builder) -> str:
         shape = b.shape_of[arg]
         arg = b.emit("transpose", [arg], tuple(shape[a] for a in order), perm=order)
     return b.emit("apply", [arg], b.shape(e), fn=e.fn)
+
+
+@_lower.register
+def _(e: Call, b: _Builder) -> str:
+    """f(A_1, ..., A_k): the arguments already have their batch axes first, as f's value takes them."""
+    return b.emit("call", [b.value[a] for a in e.args], b.shape(e), fn=e.fn)
 
 
 @_lower.register

@@ -11,12 +11,24 @@ import numpy as np
 
 from .backend import Backend
 
+_HELPERS = {
+    "_adj": """def _adj(x):
+    n = x.shape[-1]
+    u, s, vh = torch.linalg.svd(x)
+    eye = torch.eye(n, dtype=torch.bool, device=x.device)
+    cof = torch.where(eye, torch.ones_like(s[..., None, :]), s[..., None, :]).prod(dim=-1)
+    sign = torch.linalg.det(u) * torch.linalg.det(vh)
+    out = sign[..., None, None] * (vh.mH * cof[..., None, :].to(vh.dtype)) @ u.mH
+    return out if x.is_complex() else out.real""",
+}
+
 
 class TorchBackend(Backend):
     name = "torch"
     imports = ("import torch",)
     module = "torch"
     array_kind = "torch tensors"
+    helpers = _HELPERS
     functions = {
         "exp": ("torch.exp({x})", ()),
         "log": ("torch.log({x})", ()),
@@ -33,6 +45,7 @@ class TorchBackend(Backend):
         "logsumexp": ("torch.logsumexp({x}, dim=-1)", ()),
         "inv": ("torch.linalg.inv({x})", ()),
         "det": ("torch.linalg.det({x})", ()),
+        "adj": ("_adj({x})", ("_adj",)),
         "logdet": ("torch.linalg.slogdet({x})[1]", ()),
     }
 

@@ -20,11 +20,11 @@ expected.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import ShapeError, TnetError
 from ..expr import Delta, Expr, Ones, Size, unify_sizes
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, family_member, is_family, power_function, registered
 from ..network import UnionFind, combine, linear_combination, scale
 from .names import DIGITS, bind, format_positions, is_name_start, is_plain_name
 from .scan import COEFFICIENT, Scanner, number_value
@@ -68,6 +68,7 @@ class _Scope:
         self.parser = parser
         self.occurrences: list[_Occurrence] = []
         self.by_key: dict[Any, list[_Occurrence]] = {}
+        self.first_open: dict[Any, int] = {}  # key -> index in by_key of its first incomplete occurrence
         self.edges: UnionFind[int] = UnionFind()  # fused dimensions share a root; the root carries the size
         self.sizes: list[Size | None] = []
         self.labels: list[str] = []
@@ -106,9 +107,14 @@ class _Scope:
             raise self.parser.error(f"a position is repeated in the portion {shown}", pos)
         occ = None
         if atom.key is not None and atom.ndim > 0:
-            for cand in self.by_key.get(atom.key, ()):
-                if not any(p in cand.legs for p in positions):
-                    occ = cand
+            found = self.by_key.get(atom.key, ())
+            first = self.first_open.get(atom.key, 0)
+            while first < len(found) and len(found[first].legs) == atom.ndim:
+                first += 1  # complete occurrences take no more portions: never look at them again
+            self.first_open[atom.key] = first
+            for k in range(first, len(found)):
+                if not any(p in found[k].legs for p in positions):
+                    occ = found[k]
                     break
         if occ is None:
             occ = _Occurrence(atom, pos)
@@ -159,6 +165,8 @@ class _Parser(Scanner):
 
     def __init__(self, text: str, bindings: dict[str, Expr]) -> None:
         super().__init__(text, bindings)
+        self.longest_name = max(map(len, bindings), default=0)
+        self.splits: dict[int, tuple[int, list[int]]] = {}  # end of a run -> its name_splits
         self.match_groups()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -467,6 +475,8 @@ class _Parser(Scanner):
         run = self.name_run(end)
         if not run:
             return None
+        if self.peek() == "_":
+            run = self.underscored_function_name(run, start, end)
         after = self.peek()
         if run == "I":
             if "I" in self.bindings:
@@ -478,41 +488,64 @@ class _Parser(Scanner):
             if fn is not None:
                 return fn
         # names written together (the paper's uvw) are separate factors: read the first one only
-        name, _ = self.split_names(run, start)[0]
+        name = self.first_name(run, start)
         self.pos = start + len(name)
         e = self.bindings[name]
         return _Atom(name, start, e, "tensor", e.ndim, name)
 
+    def first_name(self, run: str, start: int) -> str:
+        """The first of the bound names a run of letters and digits (at `start` in the text) is
+        made of: the whole run if bound, else the names written together (the paper's uvw), the
+        longest bound name first, as `split_names` splits it."""
+        if run in self.bindings:
+            return run
+        origin, best = self.name_splits(run, start)
+        stop = best[start - origin]
+        return run[: stop - start] if stop > start else self.unsplittable(run, start)
+
     def split_names(self, run: str, start: int) -> list[tuple[str, int]]:
         """A run of letters and digits as bound names: the whole run if bound, else names written
-        together (the paper's uvw), the longest bound name first."""
+        together (the paper's uvw), the longest bound name first. Each is (name, offset in run)."""
         if run in self.bindings:
             return [(run, 0)]
-        memo: dict[int, list[tuple[str, int]] | None] = {}
+        origin, best = self.name_splits(run, start)
+        if best[start - origin] <= start:
+            self.unsplittable(run, start)
+        found, i = [], start
+        while i < start + len(run):
+            found.append((self.text[i : best[i - origin]], i - start))
+            i = best[i - origin]
+        return found
 
-        def split(i: int) -> list[tuple[str, int]] | None:
-            if i == len(run):
-                return []
-            if i in memo:
-                return memo[i]
-            result = None
-            for j in range(len(run), i, -1):
-                piece = run[i:j]
-                if piece in self.bindings and (j == len(run) or is_name_start(run[j])):
-                    rest = split(j)
-                    if rest is not None:
-                        result = [(piece, i), *rest]
-                        break
-            memo[i] = result
-            return result
+    def name_splits(self, run: str, start: int) -> tuple[int, list[int]]:
+        """(origin, best): for each text position p of the run, best[p - origin] is the end (in
+        the text) of the longest bound name at p after which the rest of the run still splits
+        into bound names, -1 where none does. Computed from the right in O(len(run) * longest
+        name) and kept for the run's end, so that reading a long run name by name stays linear
+        (the rest of a run is a suffix, whose splits are the same)."""
+        end = start + len(run)
+        cached = self.splits.get(end)
+        if cached is not None and cached[0] <= start:
+            return cached
+        longest = self.longest_name
+        bindings = self.bindings
+        best = [-1] * (len(run) + 1)
+        best[len(run)] = end  # the empty rest splits
+        for i in range(len(run) - 1, -1, -1):
+            for j in range(min(len(run), i + longest), i, -1):
+                if best[j] >= 0 and (j == len(run) or is_name_start(run[j])) and run[i:j] in bindings:
+                    best[i] = start + j
+                    break
+        self.splits[end] = (start, best)
+        return start, best
 
-        found = split(0) if len(run) <= 64 else None
-        if found is not None:
-            return found
-        # name the first piece that is not bound, reading greedily from the left
+    def unsplittable(self, run: str, start: int) -> NoReturn:
+        """The error for a run that is not made of bound names: name its first piece that is
+        not bound, reading greedily from the left."""
         i = 0
+        longest = self.longest_name
         while True:
-            for j in range(len(run), i, -1):
+            for j in range(min(len(run), i + longest), i, -1):
                 if run[i:j] in self.bindings and (j == len(run) or is_name_start(run[j])):
                     i = j
                     break
@@ -524,14 +557,18 @@ class _Parser(Scanner):
         raise self.lookup_error(bad, start + i)
 
     def function(self, name: str, start: int) -> _Atom | None:
-        """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function."""
+        """f(...), f^P(...) (eq. 27, P 1-based) or pow{p}(...); None if `name` is no function.
+        A family (max, min, ...) takes the member for the argument's axes that P leaves."""
         fn: Function | None
+        family = None
         if name == "pow" and self.peek() == "{":
             fn = power_function(self.exponent_braces())
         else:
             fn = registered().get(name)
             if fn is None:
-                return None
+                if not is_family(name):
+                    return None
+                family = name
         axes = None
         if self.peek() == "^":
             self.pos += 1
@@ -541,11 +578,25 @@ class _Parser(Scanner):
         open_ = self.pos
         close = self.match[open_]
         self.enter(open_)
-        arg = self.content(open_ + 1, close)
+        if fn is not None and fn.arity > 1:  # f(A, B, ...): the arguments split at the top-level commas
+            cuts = [i for i, ch in self.top_level(open_ + 1, close) if ch == ","]
+            bounds = zip([open_ + 1, *(c + 1 for c in cuts)], [*cuts, close])
+            args = [self.content(a, b) for a, b in bounds]
+        else:
+            arg = self.content(open_ + 1, close)
         self.pos = close + 1
         self.leave()
         try:
-            e = apply(fn, arg, axes)
+            if family is not None:
+                fn = family_member(family, arg.ndim - (len(axes) if axes else 0))
+            if fn is None:  # pragma: no cover - a family always has a member
+                raise self.error(f"unknown function {name!r}", start)
+            if fn.arity > 1:
+                if axes is not None:
+                    raise self.error(f"{name} is a function of {fn.arity} tensors and takes no positions ^P", start)
+                e = call(fn, *args)
+            else:
+                e = apply(fn, arg, axes)
         except TnetError as err:
             raise self.error(f"cannot apply {name}: {err}", start) from None
         return _Atom(f"{name}(...)", start, e, "tensor", e.ndim, e)

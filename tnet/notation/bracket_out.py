@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..expr import Apply, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero, walk
 from ..functions import Function, PowerFunction, registered
 from ..network import Network, as_terms
 from .names import Names, NameTable, format_number, format_positions, index_letters, latex_escape, latex_name, quote
@@ -161,20 +161,30 @@ class _BracketPrinter:
     def __init__(self, names: NameTable, style: _Ascii) -> None:
         self.names = names
         self.style = style
-        self.memo: dict[int, str] = {}
+        self.memo: dict[Expr, str] = {}
 
     # -- expressions -------------------------------------------------------------------------
+    def top(self, e: Expr) -> str:
+        """The text of e. Its sub-expressions are printed first, children before parents, so
+        that printing any one of them finds its children's text in `memo`: the printer never
+        recurses deeper than one expression, however deep the graph. What lies below a
+        sub-expression the caller named is not printed."""
+        fixed = self.names.fixed
+        for sub in walk([e], within=lambda x: x not in fixed):
+            self.expr(sub)
+        return self.expr(e)
+
     def expr(self, e: Expr) -> str:
-        text = self.memo.get(id(e))
+        text = self.memo.get(e)
         if text is None:
             text = self._expr(e)
-            self.memo[id(e)] = text
+            self.memo[e] = text
         return text
 
     def _expr(self, e: Expr) -> str:
         style = self.style
-        if id(e) in self.names.fixed:
-            return style.name(self.names.of[id(e)])
+        if e in self.names.fixed:
+            return style.name(self.names.of[e])
         if isinstance(e, Zero):
             return style.zero(e.shape)
         parts: list[tuple[float, bool, str]] = []  # (real coefficient, imaginary?, product)
@@ -207,14 +217,17 @@ class _BracketPrinter:
 
     # -- atoms ---------------------------------------------------------------------------------
     def occurrence(self, node: Expr, legs: tuple) -> _Occ:
-        if id(node) in self.names.of:
-            return _Occ("tensor", self.style.name(self.names.of[id(node)]), node.ndim, legs)
+        if node in self.names.of:
+            return _Occ("tensor", self.style.name(self.names.of[node]), node.ndim, legs)
         if isinstance(node, Delta):
             occ = _Occ("delta", "I", node.order, legs)
             occ.size, occ.order = node.size, node.order
             return occ
         if isinstance(node, Apply):
             return _Occ("tensor", self.function(node), node.ndim, legs)
+        if isinstance(node, Call):
+            args = ", ".join(self.expr(a) for a in node.args)
+            return _Occ("tensor", self.style.function(node.fn, (), None, args, False), node.ndim, legs)
         return _Occ("tensor", self.style.subexpression(self.expr(node)), node.ndim, legs, needs_portion=True)
 
     def function(self, e: Apply) -> str:
@@ -222,7 +235,7 @@ class _BracketPrinter:
         (element-wise for a scalar function, to the last dimensions otherwise)."""
         show = e.axes != tuple(range(e.arg.ndim)) if e.fn.core_ndim == 0 else bool(e.axes)
         caret = (format_positions([a + 1 for a in e.axes]) if e.axes else "{}") if show else None
-        return self.style.function(e.fn, e.axes, caret, self.expr(e.arg), id(e.arg) in self.names.of)
+        return self.style.function(e.fn, e.axes, caret, self.expr(e.arg), e.arg in self.names.of)
 
     def reserved_texts(self, occs: list[_Occ], sizes: Sequence[Any]) -> None:
         """Decide how 1 and I are written in this term: bare where a named tensor shares one of
@@ -416,10 +429,10 @@ def to_bracket(e: Expr, names: Names | None = None) -> str:
 
     ``parse(to_bracket(e), **leaves(e))`` evaluates to the same values as e. `names` optionally
     names sub-expressions (they are then printed as those names)."""
-    return _BracketPrinter(NameTable([e], names), ASCII).expr(e)
+    return _BracketPrinter(NameTable([e], names), ASCII).top(e)
 
 
 def to_latex(e: Expr, names: Names | None = None) -> str:
     r"""The bracket notation in the paper's look: ``A_{1}[\overline{A_{2}} B_{1}]B_{2}``, with
     \overline for bars (sums), [ ] for fused groups and subscripts for portions."""
-    return _BracketPrinter(NameTable([e], names), LATEX).expr(e)
+    return _BracketPrinter(NameTable([e], names), LATEX).top(e)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..expr import Apply, Constant, Delta, Expr, Ones, Sum, Variable, Zero
+from ..expr import Apply, Call, Constant, Delta, Expr, Ones, Sum, Variable, Zero
 from ..network import Network
 
 __all__ = ["describe"]
@@ -23,4 +23,6 @@ def describe(e: Expr) -> str:
         return f"Sum[{len(e.terms_)} terms, shape={shape}]"
     if isinstance(e, Apply):
         return f"Apply[{e.fn.name}, axes={list(e.axes)}, shape={shape}]"
+    if isinstance(e, Call):
+        return f"Call[{e.fn.name}, {len(e.args)} arguments, shape={shape}]"
     return f"{type(e).__name__}{shape}"

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import TnetError
 from ..evaluate import evaluate
 from ..expr import Delta, Expr, Ones
-from ..functions import Function, apply, power_function, registered
+from ..functions import Function, apply, call, family_member, is_family, power_function, registered
 from ..network import combine, scale
 from ..ops import add, diag, divide, kron, matmul, multiply, power, trace, transpose
 from .einsum_in import read_spec
@@ -245,7 +245,7 @@ class _MatrixReader(Scanner):
                 if not m:
                     raise self.error("expected a number after '^⊙'")
                 self.pos = m.end()
-                value = self.powered(value, float(m.group()), start)
+                value = self.powered(value, self.number_of(m.group(), m.start()), start)
             elif self.peek() == "^":
                 raise self.error("expected T, -1, -T or ⊙p after '^'", at)
             else:
@@ -276,6 +276,13 @@ class _MatrixReader(Scanner):
         return self.build(pos, power, self.expr(v, pos, "a power"), p)
 
     # -- atoms -----------------------------------------------------------------------------------
+    def number_of(self, token: str, at: int) -> Any:
+        """The value of a number token read at position `at`, or a ParseError there."""
+        try:
+            return number_value(token)
+        except (ValueError, ZeroDivisionError) as err:
+            raise self.error(str(err) if isinstance(err, ValueError) else f"{token!r} divides by 0", at) from None
+
     def atom(self) -> Value:
         start = self.pos
         ch = self.peek()
@@ -283,7 +290,7 @@ class _MatrixReader(Scanner):
             m = self.number(COMPLEX)
             if m:  # (1+2j), as the printers write a complex coefficient
                 self.pos = m.end()
-                return number_value(m.group())
+                return self.number_of(m.group(), start)
             self.enter(start)
             self.pos += 1
             value = self.sum()
@@ -302,12 +309,14 @@ class _MatrixReader(Scanner):
             if not m:
                 raise self.error(f"expected a number, found {self.found()}")
             self.pos = m.end()
-            return number_value(m.group())
+            return self.number_of(m.group(), start)
         if ch == "`":
             return self.lookup(self.quoted(), start)
         name = self.name_run()
         if not name:
             raise self.error(f"unexpected {self.found()}")
+        if self.peek() == "_":
+            name = self.underscored_function_name(name, start)
         if name == "I":
             if self.peek() == "{":
                 size, order = self.size_braces("I")
@@ -324,7 +333,7 @@ class _MatrixReader(Scanner):
             fn = power_function(self.exponent_braces())
         elif name not in ("tr", "diag", "einsum"):
             fn = registered().get(name)
-            if fn is None:
+            if fn is None and not is_family(name):
                 raise self.error(f"unknown function {name!r}", start)
         axes = None
         if self.eat("^"):
@@ -335,12 +344,25 @@ class _MatrixReader(Scanner):
         self.pos += 1
         if name == "einsum":
             out = self.einsum(start)
+        elif fn is not None and fn.arity > 1:  # f(A, B, ...)
+            args: list[Expr] = []
+            while True:
+                at = self.pos
+                args.append(self.expr(self.sum(), at, f"argument {len(args) + 1} of {name}"))
+                self.skip_ws()
+                if self.eat(")"):
+                    break
+                if not self.eat(","):
+                    raise self.error(f"expected ',' or ')' in the arguments of {name}, found {self.found()}")
+            out = self.build(start, call, fn, *args)
         else:
             at = self.pos
             arg = self.expr(self.sum(), at, f"the argument of {name}")
             self.skip_ws()
             if not self.eat(")"):
                 raise self.error(f"expected ')' after the argument of {name}, found {self.found()}")
+            if fn is None and is_family(name):  # max, min, ...: the member for the axes P leaves
+                fn = family_member(name, arg.ndim - (len(axes) if axes else 0))
             if fn is not None:
                 out = self.build(start, apply, fn, arg, axes)
             else:

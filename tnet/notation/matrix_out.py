@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from ..expr import Apply, Delta, Expr, Ones, Zero
+from ..expr import Apply, Call, Delta, Expr, Ones, Zero, walk
 from ..functions import PowerFunction
 from ..network import Network, UnionFind, as_terms, einsum_letters, tidy_network
 from .names import Names, NameTable, format_number, format_positions, quote
@@ -29,10 +29,20 @@ def _rows_cols(rank: int) -> tuple[bool, bool]:
 
 
 class _Mat:
-    """A matrix formula. `atomic`: it needs no parentheses as an operand."""
+    """A matrix formula. `atomic`: it needs no parentheses as an operand.
+
+    `render()` writes the formula from its parts' `written()`, which is each part's rendering,
+    remembered; `_rendered` renders the parts children first, so that no rendering recurses
+    deeper than one level however deeply the formula nests."""
 
     rank = 0
     atomic = True
+    _written: str | None = None
+
+    def written(self) -> str:
+        if self._written is None:
+            self._written = self.render()
+        return self._written
 
     def t(self) -> _Mat:
         if self.rank == 0:
@@ -43,7 +53,7 @@ class _Mat:
         raise NotImplementedError
 
     def wrapped(self) -> str:
-        return self.render() if self.atomic else "(" + self.render() + ")"
+        return self.written() if self.atomic else "(" + self.written() + ")"
 
 
 class _Sym(_Mat):
@@ -105,7 +115,7 @@ class _Inv(_Mat):
         mark = "^-T" if self.transposed else "^-1"
         if isinstance(self.arg, _Sym):
             return self.arg.text + mark
-        return "(" + self.arg.render() + ")" + mark
+        return "(" + self.arg.written() + ")" + mark
 
 
 class _Func(_Mat):
@@ -118,7 +128,17 @@ class _Func(_Mat):
         return self if self.symmetric or self.rank == 0 else _T(self)
 
     def render(self) -> str:
-        return f"{self.name}{self.caret}({self.arg.render()})"
+        return f"{self.name}{self.caret}({self.arg.written()})"
+
+
+class _Call(_Mat):
+    """f(A, B, ...): a function of several tensors."""
+
+    def __init__(self, name: str, args: list[_Mat], rank: int) -> None:
+        self.name, self.args, self.rank = name, args, rank
+
+    def render(self) -> str:
+        return f"{self.name}({', '.join(a.render() for a in self.args)})"
 
 
 class _Pow(_Mat):
@@ -152,7 +172,7 @@ class _Einsum(_Mat):
         self.spec, self.args, self.rank = spec, args, rank
 
     def render(self) -> str:
-        return f'einsum("{self.spec}", ' + ", ".join(a.render() for a in self.args) + ")"
+        return f'einsum("{self.spec}", ' + ", ".join(a.written() for a in self.args) + ")"
 
 
 class _Prod(_Mat):
@@ -222,7 +242,7 @@ class _Add(_Mat):
                 c, a = c * a.c, a.arg
             negative = not isinstance(c, complex) and c < 0
             mag = abs(c) if not isinstance(c, complex) else c
-            body = a.render()
+            body = a.written()
             if isinstance(a, (_Add, _Had)):
                 body = "(" + body + ")"
             if mag == 1:
@@ -305,18 +325,28 @@ class _MatrixPrinter:
 
     def __init__(self, names: NameTable) -> None:
         self.names = names
-        self.memo: dict[int, _Mat] = {}
+        self.memo: dict[Expr, _Mat] = {}
+
+    def top(self, e: Expr) -> _Mat:
+        """The formula of e. Its sub-expressions are written first, children before parents, so
+        that writing any one of them finds its children's formulas in `memo`: the printer never
+        recurses deeper than one expression. What lies below a named sub-expression is not
+        written."""
+        named = self.names.of
+        for sub in walk([e], within=lambda x: x not in named):
+            self.expr(sub)
+        return self.expr(e)
 
     def expr(self, e: Expr) -> _Mat:
-        found = self.memo.get(id(e))
+        found = self.memo.get(e)
         if found is None:
             found = self._expr(e)
-            self.memo[id(e)] = found
+            self.memo[e] = found
         return found
 
     def _expr(self, e: Expr) -> _Mat:
-        if id(e) in self.names.of:
-            return _Sym(quote(self.names.of[id(e)]), e.ndim)
+        if e in self.names.of:
+            return _Sym(quote(self.names.of[e]), e.ndim)
         if isinstance(e, Zero):
             return self.zero(e)
         terms: list[tuple[Any, _Mat]] = []
@@ -346,8 +376,10 @@ class _MatrixPrinter:
         return _Scale(0, _Einsum(",".join(letters) + "->" + letters, ones, e.ndim))
 
     def node(self, node: Expr) -> _Mat:
-        if isinstance(node, Apply) and id(node) not in self.names.of:
+        if isinstance(node, Apply) and node not in self.names.of:
             return self.apply(node)
+        if isinstance(node, Call) and node not in self.names.of:
+            return _Call(node.fn.name, [self.expr(a) for a in node.args], node.ndim)
         return self.expr(node)
 
     def apply(self, e: Apply) -> _Mat:
@@ -641,4 +673,33 @@ def to_matrix(e: Expr, names: Names | None = None) -> str:
     terms with coefficients. Anything else is ``einsum("ij,jk->ik", A, B)``. A vector is a
     column vector. ``1{n}`` / ``I{n}`` are the ones vector / identity of size n, written so
     where no neighbouring factor gives the size. `eval_matrix` evaluates the result."""
-    return _MatrixPrinter(NameTable([e], names)).expr(e).render()
+    return _rendered(_MatrixPrinter(NameTable([e], names)).top(e))
+
+
+def _parts(m: _Mat) -> list[_Mat]:
+    """The formulas m is written from."""
+    found: list[_Mat] = []
+    for value in vars(m).values():
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            for part in item if isinstance(item, tuple) else (item,):
+                if isinstance(part, _Mat):
+                    found.append(part)
+    return found
+
+
+def _rendered(m: _Mat) -> str:
+    """m's text, its parts rendered first (children before parents, no recursion)."""
+    seen: set[int] = set()
+    stack: list[tuple[_Mat, bool]] = [(m, False)]
+    while stack:
+        x, ready = stack.pop()
+        if ready:
+            x.written()
+            continue
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        stack.append((x, True))
+        stack.extend((p, False) for p in _parts(x) if id(p) not in seen)
+    return m.written()

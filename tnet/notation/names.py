@@ -168,26 +168,26 @@ def bind(tensors: Mapping[str, Any], caller: str) -> dict[str, Expr]:
 class NameTable:
     """A unique printed name for every named leaf (and every sub-expression the caller names).
 
-    `of[id(e)]` is the name of e, `leaves[name]` the expression, `fixed` the ids of the
-    sub-expressions named by the caller (printed by name, not expanded)."""
+    `of[e]` is the name of e, `leaves[name]` the expression, `fixed` the sub-expressions
+    named by the caller (printed by name, not expanded)."""
 
     def __init__(self, roots: Sequence[Expr], names: Names | None = None) -> None:
-        self.of: dict[int, str] = {}
+        self.of: dict[Expr, str] = {}
         self.leaves: dict[str, Expr] = {}
-        self.fixed: set[int] = set()
+        self.fixed: set[Expr] = set()
         for expr, name in (names or {}).items():
             if not isinstance(expr, Expr) or not isinstance(name, str) or not name:
                 raise TypeError("names maps tnet expressions to non-empty str names")
             self._claim(expr, name)
-            self.fixed.add(id(expr))
-        seen: set[int] = set()
+            self.fixed.add(expr)
+        seen: set[Expr] = set()
         stack = list(reversed(list(roots)))
         while stack:
             e = stack.pop()
-            if id(e) in seen:
+            if e in seen:
                 continue
-            seen.add(id(e))
-            if id(e) in self.fixed:
+            seen.add(e)
+            if e in self.fixed:
                 continue
             if isinstance(e, Leaf) and not isinstance(e, (Delta, Ones, Zero)):
                 self._claim(e, (e.name if isinstance(e, (Variable, Constant)) else "") or e.label)
@@ -199,7 +199,7 @@ class NameTable:
         while (name in self.leaves and self.leaves[name] is not e) or name == "I":  # unquoted I is the identity
             name, k = f"{base}#{k}", k + 1
         self.leaves[name] = e
-        self.of[id(e)] = name
+        self.of[e] = name
 
 
 def leaves(e: Expr | Sequence[Expr], names: Names | None = None) -> dict[str, Expr]:

@@ -8,8 +8,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
+import numpy as np
+
 from ..errors import ParseError, TnetError
 from ..expr import Expr, Size
+from ..functions import registered
 from .names import DIGITS, is_name_char, is_name_start, is_plain_name
 
 __all__ = ["COEFFICIENT", "COMPLEX", "NUMBER", "SIGNED_NUMBER", "Scanner", "number_value"]
@@ -40,6 +43,8 @@ def number_value(token: str) -> complex | float:
         if d == 0:
             raise ZeroDivisionError(token)
         value = value / d
+    if not np.isfinite(value):  # 1e999, or an integer of hundreds of digits: no float holds it
+        raise ValueError(f"the number {token[:20]}{'...' if len(token) > 20 else ''} does not fit a float")
     return value
 
 
@@ -57,6 +62,7 @@ class Scanner:
         self.pos = 0
         self.depth = 0
         self.match: dict[int, int] = {}  # opening position -> closing position
+        self.run_ends: dict[int, int] = {}  # position inside a run of name characters -> its end
         self.quote_end: dict[int, int] = {}  # opening backquote -> closing backquote
 
     def guarded(self, rule: Callable[[], T]) -> T:
@@ -116,14 +122,34 @@ class Scanner:
     def name_run(self, end: int | None = None) -> str:
         """The run of letters and digits at the position (consumed), starting with a letter; ''
         if there is no name here."""
-        start = j = self.pos
+        start = self.pos
         stop = self.n if end is None else end
-        if j >= stop or not is_name_start(self.text[j]):
+        if start >= stop or not is_name_start(self.text[start]):
             return ""
-        while j < stop and is_name_char(self.text[j]):
-            j += 1
+        run_end = self.run_ends.get(start)
+        if run_end is None:  # scan the run once; readers that take it apart come back inside it
+            run_end = start
+            while run_end < self.n and is_name_char(self.text[run_end]):
+                run_end += 1
+            self.run_ends.update(dict.fromkeys(range(start, run_end), run_end))
+        j = min(run_end, stop)
         self.pos = j
         return self.text[start:j]
+
+    def underscored_function_name(self, run: str, start: int, end: int | None = None) -> str:
+        """After the name run `run` (read from `start`) and a '_': the whole name of a
+        registered function whose name holds '_' (log_softmax), taken when a '(' or '^' follows
+        it (the position moves past it); otherwise `run`, the position unchanged."""
+        stop = self.n if end is None else end
+        best = run
+        for name in registered():
+            size = len(name)
+            if name.startswith(run + "_") and size > len(best) and start + size < stop:
+                if self.text[start : start + size] == name and self.text[start + size] in "(^":
+                    best = name
+        if best is not run:
+            self.pos = start + len(best)
+        return best
 
     def quoted(self) -> str:
         """The name between backquotes at the position (consumed)."""
