@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	@if $(PY) -m pip show --quiet tnet >/dev/null 2>&1; then $(PY) -m pip uninstall --quiet --yes tnet; fi
-	$(PY) -m pip install --quiet -e '.[test,hyper]'
+	$(PY) -m pip install --quiet -e '.[test,hyper,backends]'
 	@touch $(STAMP)
 
 # The Graphviz `dot` program: installed with apt-get when missing and we are root.
@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_contract.py
 	$(PY) benchmarks/bench_diff.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_backends.py
 
 # The wheel, in dist/. setuptools copies into build/lib and would ship whatever an earlier
 # build left there, so that goes first.

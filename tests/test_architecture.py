@@ -41,6 +41,7 @@ LAYERS = [
     ["tnet.planners"],
     ["tnet.contract"],
     ["tnet.evaluate"],
+    ["tnet.compiler"],  # the package and every module in it
     ["tnet.notation"],  # the package and every module in it
     ["tnet.render"],  # the folder render/, mapped into the package
     ["tnet.workbench"],  # one derivation asked for in text: the engine of the front doors
@@ -144,6 +145,7 @@ def test_each_module_imports_only_the_layers_below():
             continue
         la, lb = _layer_of(a), _layer_of(b)
         same_package = a.startswith("tnet.notation") and b.startswith("tnet.notation")
+        same_package |= a.startswith("tnet.compiler") and b.startswith("tnet.compiler")
         same_package |= a.startswith("tnet.render") and b.startswith("tnet.render")
         if lb > la or (lb == la and not same_package):
             wrong.append(f"{a} (layer {la}) imports {b} (layer {lb})")
@@ -163,8 +165,14 @@ def _node_kinds() -> list[type]:
 
 @pytest.mark.parametrize(
     "dispatch",
-    [diff._differential_of, diff._pull_back, simplify._simplified, evaluate._value_of],
-    ids=["differential", "backprop", "simplify", "evaluate"],
+    [
+        diff._differential_of,
+        diff._pull_back,
+        simplify._simplified,
+        evaluate._value_of,
+        importlib.import_module("tnet.compiler.program")._lower,
+    ],
+    ids=["differential", "backprop", "simplify", "evaluate", "compile"],
 )
 def test_every_pass_has_a_rule_for_every_node_kind(dispatch):
     kinds = _node_kinds()
@@ -245,8 +253,10 @@ def test_caches_are_weak_and_clearable():
     a = tnet.Variable("a_cache_test", 3)
     e = a @ a
     value = tnet.evaluate(e, {"a_cache_test": np.arange(3.0)})
-    assert e in evaluate._PROGRAMS and e in evaluate._PREPARED
+    compiler = importlib.import_module("tnet.compiler")
+    assert compiler.evaluate(e, {"a_cache_test": np.arange(3.0)}) == value  # compile-and-run
+    assert e in compiler._RUNS and e in evaluate._PROGRAMS and e in evaluate._PREPARED
     tnet.clear_caches()
-    assert len(evaluate._PROGRAMS) == 0 and len(evaluate._PREPARED) == 0
+    assert len(compiler._RUNS) == 0 and len(evaluate._PROGRAMS) == 0 and len(evaluate._PREPARED) == 0
     assert contract._cached_plan.cache_info().currsize == 0
     assert tnet.evaluate(e, {"a_cache_test": np.arange(3.0)}) == value

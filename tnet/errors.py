@@ -57,3 +57,8 @@ class RenderError(TnetError, RuntimeError):
 
 class UnsupportedFormatError(RenderError, ValueError):
     """A file suffix that tnet.render.save does not know."""
+
+
+class CompileError(TnetError, ValueError):
+    """tnet.compile cannot generate or run code: an unknown backend, a backend library that is
+    not installed, a function the backend cannot write, or a size that is not fixed."""

@@ -1,0 +1,310 @@
+"""tnet.compile: every backend gives the values of tnet's interpreter (`tnet.evaluate` module's
+`evaluate`, which walks the expressions itself; float64, 1e-12 relative) on the gallery's
+expressions and on random expressions and their gradients; the exported source runs where tnet
+is not installed; bad input gets a clear error. (`tnet.evaluate` itself compiles and runs.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import tnet
+from gallery.examples import load_entries
+
+torch = pytest.importorskip("torch")
+jax = pytest.importorskip("jax")
+da = pytest.importorskip("dask.array")
+jax.config.update("jax_enable_x64", True)
+jnp = jax.numpy
+#: the interpreter, the reference the compiled code is checked against
+interpret = importlib.import_module("tnet.evaluate").evaluate
+
+BACKENDS = ["numpy", "torch", "jax", "dask"]
+
+_spec = importlib.util.spec_from_file_location("_grad_properties", Path(__file__).parent / "test_grad_properties.py")
+assert _spec is not None and _spec.loader is not None
+props = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(props)
+
+
+def to_backend(backend, value):
+    value = np.asarray(value, dtype=float)
+    if backend == "torch":
+        return torch.tensor(value)
+    if backend == "jax":
+        return jnp.asarray(value)
+    if backend == "dask":
+        return da.from_array(value, chunks=2 if value.ndim else ())
+    return value
+
+
+def to_numpy(backend, value):
+    if backend == "torch":
+        return value.numpy()
+    if backend == "dask":
+        return value.compute()
+    return np.asarray(value)
+
+
+def assert_same(got, want, rtol=1e-12, what=""):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, what
+    scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
+    assert np.allclose(got, want, rtol=rtol, atol=rtol * scale, equal_nan=True), what
+
+
+def run(exprs, env, backend):
+    compiled = tnet.compile(exprs, backend)
+    names = set(compiled.variables) | {v.name for e in exprs for v in e.derived_from}
+    args = {k: to_backend(backend, v) for k, v in env.items() if k in names}
+    return [to_numpy(backend, v) for v in compiled(args)]
+
+
+def _gallery_cases():
+    for entry in load_entries():
+        if entry.slow:
+            continue
+        yield pytest.param(entry, id=entry.slug)
+
+
+@pytest.mark.parametrize("entry", list(_gallery_cases()))
+def test_every_backend_gives_evaluates_values_on_the_gallery(entry):
+    outcome = entry.derive()
+    exprs = [e for _, e in outcome.results]
+    env = {v.name: a for v, a in outcome.arrays.items()}
+    want = interpret(exprs, env, allow_unknown=True)
+    for backend in BACKENDS:
+        got = run(exprs, env, backend)
+        for (label, _), g, w in zip(outcome.results, got, want):
+            assert_same(g, w, what=f"{backend}: {label}")
+
+
+@given(props.with_target(("s", "v", "m"), depth=4), props.SEEDS)
+def test_every_backend_gives_evaluates_values_on_random_gradients(f_var, seed):
+    f, var = f_var
+    exprs = [f, tnet.grad(f, var), tnet.simplify(tnet.grad(f, var))]
+    env = props.bindings_from(seed)
+    want = interpret(exprs, env, allow_unknown=True)
+    for backend in BACKENDS:
+        for g, w in zip(run(exprs, env, backend), want):
+            assert_same(g, w, what=backend)
+
+
+def mlp(N="N", d=6, L=4):
+    X, Y = tnet.Variable("X", N, d), tnet.Variable("Y", N, d)
+    Ws = [tnet.Variable(f"W{j}", d, d) for j in range(1, L + 1)]
+    bs = [tnet.Variable(f"b{j}", d) for j in range(1, L + 1)]
+    Z = X
+    for W, b in zip(Ws, bs):
+        Z = tnet.tanh(Z @ W + b)
+    J = 0.5 * tnet.sum((Z - Y) * (Z - Y))
+    return J, Ws + bs
+
+
+def mlp_arrays(N=10, d=6, L=4, seed=0):
+    rng = np.random.default_rng(seed)
+    env = {"X": rng.normal(size=(N, d)), "Y": rng.normal(size=(N, d))}
+    for j in range(1, L + 1):
+        env[f"W{j}"] = rng.normal(size=(d, d)) / np.sqrt(d)
+        env[f"b{j}"] = 0.1 * rng.normal(size=d)
+    return env
+
+
+def test_the_exported_source_runs_without_tnet(tmp_path):
+    J, params = mlp()
+    grads = tnet.simplify(tnet.grad(J, params))
+    env = mlp_arrays()
+    compiled = tnet.compile(grads, sizes={"N": 10}, name="mlp_gradients")
+    (tmp_path / "exported.py").write_text(compiled.source)
+    np.savez(tmp_path / "env.npz", **env)
+    script = (
+        "import sys, numpy as np\n"
+        "assert 'tnet' not in sys.modules\n"
+        "from exported import mlp_gradients\n"
+        "env = np.load('env.npz')\n"
+        f"out = mlp_gradients(*[env[k] for k in {compiled.parameters!r}])\n"
+        "np.savez('out.npz', *out)\n"
+        "import importlib.util; assert importlib.util.find_spec('tnet') is None\n"
+    )
+    # -I: isolated (no PYTHONPATH, no user site); -S: no site-packages, where tnet is installed
+    subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(tmp_path)!r}]\n" + _numpy_only(script)],
+        cwd=tmp_path,
+        check=True,
+    )
+    got = np.load(tmp_path / "out.npz")
+    want = interpret(grads, env)
+    for k, w in enumerate(want):
+        assert_same(got[f"arr_{k}"], w)
+
+
+def _numpy_only(script: str) -> str:
+    """The script, run with a sys.path holding numpy's site-packages through a folder of links
+    to numpy alone, so that tnet cannot be imported even by accident."""
+    site = Path(np.__file__).parent.parent
+    return (
+        "import os, tempfile\n"
+        "only = tempfile.mkdtemp()\n"
+        f"for name in os.listdir({str(site)!r}):\n"
+        "    if name.startswith('numpy'):\n"
+        f"        os.symlink(os.path.join({str(site)!r}, name), os.path.join(only, name))\n"
+        "sys.path.append(only)\n" + script
+    )
+
+
+def test_separately_and_jointly_simplified_lists_compile_to_the_same_work():
+    J, params = mlp(N=8)
+    separately = [tnet.simplify(g) for g in tnet.grad(J, params)]
+    jointly = tnet.simplify(tnet.grad(J, params))
+    env = mlp_arrays(N=8)
+    want = interpret(jointly, env)
+    products = []
+    for exprs in (separately, jointly):
+        compiled = tnet.compile(exprs, sizes={"N": 8})
+        for g, w in zip(compiled(env), want):
+            assert_same(g, w)
+        steps = compiled._current().program.steps
+        products.append(sum(op.kind in ("matmul", "mul", "rowdot") for op in steps))
+    # the products the separate simplifications inlined are found and computed once
+    assert products[0] == products[1], products
+
+
+def test_the_source_frees_buffers_and_plan_reports_flops():
+    J, params = mlp(N=8)
+    compiled = tnet.compile(tnet.simplify(tnet.grad(J, params)), sizes={"N": 8})
+    source = compiled.source
+    assert "import numpy as np" in source and "tnet" not in source.replace("tnet.compile", "")
+    assert " @ " in source and "\n    del " in source
+    report = str(compiled.plan)
+    assert "FLOPs" in report and "largest intermediate" in report
+
+
+def test_torch_results_stay_on_the_inputs_device_and_dtype():
+    J, params = mlp(N=5)
+    compiled = tnet.compile(tnet.grad(J, params), "torch")
+    env = {k: torch.tensor(v, dtype=torch.float32) for k, v in mlp_arrays(N=5).items()}
+    out = compiled(env)
+    assert all(v.dtype == torch.float32 and v.device == env["X"].device for v in out)
+
+
+def test_jax_works_under_jit_and_vmap():
+    J, params = mlp(N=5)
+    grads = tnet.simplify(tnet.grad(J, params))
+    compiled = tnet.compile(grads, "jax")
+    env = mlp_arrays(N=5)
+    jitted = jax.jit(lambda args: compiled(args))
+    for g, w in zip(jitted({k: jnp.asarray(v) for k, v in env.items()}), interpret(grads, env)):
+        assert_same(np.asarray(g), w)
+    batch = {k: jnp.stack([jnp.asarray(v), 2 * jnp.asarray(v)]) for k, v in env.items()}
+    vmapped = jax.vmap(lambda args: compiled(args))(batch)
+    doubled = interpret(grads, {k: 2 * v for k, v in env.items()})
+    for g, w in zip(vmapped, doubled):
+        assert_same(np.asarray(g)[1], w)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_input_is_named(backend):
+    x = tnet.Variable("x", "n")
+    A = tnet.Variable("A", "n", 3)
+    compiled = tnet.compile(A.T @ x, backend)
+    ok = {"x": to_backend(backend, np.ones(4)), "A": to_backend(backend, np.ones((4, 3)))}
+    with pytest.raises(tnet.BindingError, match="missing argument for variable 'A'"):
+        compiled(x=ok["x"])
+    with pytest.raises(tnet.BindingError, match="unknown variable 'B'"):
+        compiled(ok, B=ok["x"])
+    with pytest.raises(tnet.BindingError, match=r"'n' is 4 elsewhere but 5 on axis 0 of 'A'"):
+        compiled(x=ok["x"], A=to_backend(backend, np.ones((5, 3))))
+    with pytest.raises(tnet.BindingError, match=r"axis 1 of the variable has size 3 \(got 2\)"):
+        compiled(x=ok["x"], A=to_backend(backend, np.ones((4, 2))))
+    other = "torch" if backend != "torch" else "dask"
+    with pytest.raises(tnet.BindingError, match=f"compiled for the {backend} backend"):
+        compiled(x=to_backend(other, np.ones(4)), A=ok["A"])
+
+
+def test_unknown_backend_and_unfixed_sizes():
+    x = tnet.Variable("x", "n")
+    with pytest.raises(tnet.CompileError, match="unknown backend 'tensorflow'; the backends are: numpy, torch"):
+        tnet.compile(x @ x, "tensorflow")
+    with pytest.raises(tnet.CompileError, match="size 'n' of 'x' is not fixed yet"):
+        _ = tnet.compile(x @ x).source
+    assert "(3,)" in tnet.compile(x @ x, sizes={"n": 3}).source
+
+
+def test_a_users_function_runs_on_numpy_and_is_refused_by_name_elsewhere():
+    cube = tnet.Function("cube_for_compile", lambda v: v**3, derivative=lambda v: 3 * v**2, replace=True)
+    x = tnet.Variable("x", 3)
+    e = tnet.sum(tnet.apply(cube, x))
+    xv = np.array([1.0, 2.0, -1.5])
+    assert_same(tnet.compile(tnet.grad(e, x))(x=xv), 3 * xv**2)
+    assert "not standalone" in tnet.compile(e).source
+    with pytest.raises(
+        tnet.CompileError, match="torch backend has no implementation of the function 'cube_for_compile'"
+    ):
+        tnet.compile(e, "torch")
+
+
+def dask_backprop(X, Y, Ws, bs):
+    """The sec. 6.2 net's gradients written by hand (the tests' mlp: no regularizer) on dask."""
+    Zs = [X]
+    for W, b in zip(Ws, bs):
+        Zs.append(da.tanh(Zs[-1] @ W + b))
+    gW, gb = [], []
+    gZ = Zs[-1] - Y
+    for j in range(len(Ws), 0, -1):
+        S = gZ * (1 - Zs[j] ** 2)
+        gW.insert(0, Zs[j - 1].T @ S)
+        gb.insert(0, S.sum(axis=0))
+        gZ = S @ Ws[j - 1].T
+    return gW + gb
+
+
+def test_dask_gradients_of_more_rows_than_fit_a_workers_memory_limit():
+    """2·10⁶ rows: X and Y take 256 MB and the activations 512 MB more, on one worker limited to
+    768 MiB. The chunks stream through; the peak memory the worker reports stays under the limit."""
+    distributed = pytest.importorskip("distributed")
+    from distributed.diagnostics import MemorySampler
+
+    N, d, chunk, limit = 2_000_000, 8, 200_000, 3 * 2**28
+    J, params = mlp(d=d)
+    compiled = tnet.compile(tnet.simplify(tnet.grad(J, params)), "dask")
+    env = mlp_arrays(d=d)
+    rng = da.random.default_rng(0)
+    args = {k: da.from_array(v) for k, v in env.items() if k not in ("X", "Y")}
+    args["X"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    args["Y"] = rng.normal(size=(N, d), chunks=(chunk, d))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, memory_limit=limit, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        sampler = MemorySampler()
+        with sampler.sample("gradients", client=client, interval=0.1):
+            got = client.gather(client.compute(compiled(args)))
+        Ws = [args[f"W{j}"] for j in range(1, 5)]
+        bs = [args[f"b{j}"] for j in range(1, 5)]
+        want = client.gather(client.compute(dask_backprop(args["X"], args["Y"], Ws, bs)))
+    peak = max(m for _, m in sampler.samples["gradients"])
+    assert peak < limit, f"peak {peak / 2**20:.0f} MiB"
+    for g, w in zip(got, want):
+        assert_same(g, w, rtol=1e-9)
+
+
+def test_torch_code_is_captured_whole_by_torch_compile():
+    """fullgraph=True: dynamo captures the generated function with no graph break (the "eager"
+    backend runs the captured graph as is, so the test does not wait for inductor's codegen)."""
+    J, params = mlp(N=5)
+    grads = tnet.simplify(tnet.grad(J, params))
+    compiled = tnet.compile(grads, "torch")
+    env = mlp_arrays(N=5)
+    targs = {k: torch.tensor(v) for k, v in env.items()}
+    fn = torch.compile(compiled.function, backend="eager", fullgraph=True)
+    got = fn(*[targs[name] for name in compiled.parameters])
+    for g, w in zip(got, interpret(grads, env)):
+        assert_same(g.numpy(), w)

@@ -1,0 +1,400 @@
+"""tnet.compiler: expressions compiled to standalone Python code for numpy, PyTorch, JAX or Dask.
+
+`compile(exprs, backend="numpy")` returns a `Compiled` callable. The layers inside the package:
+`program` (the expressions lowered to straight-line array operations, common sub-expressions
+found across all results, values freed after their last use), `backend` (what a backend
+is), one module per backend (`numpy_backend`, `torch_backend`, `jax_backend`, `dask_backend`:
+the vocabulary of that library), and `source` (the printer). The backend libraries are optional
+(`pip install tnet-calculus[torch]`, `[jax]`, `[dask]`): the generated code imports its library
+when it is first run, never tnet itself."""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+
+from ..errors import BindingError, CompileError
+from ..evaluate import Bindings, PathReport
+from ..expr import Apply, Call, Expr, Variable, walk
+from ..functions import PowerFunction
+from .backend import Backend
+from .dask_backend import DaskBackend
+from .jax_backend import JaxBackend
+from .numpy_backend import NumpyBackend, custom_name
+from .program import Program, build_program
+from .source import write_source
+from .torch_backend import TorchBackend
+
+__all__ = ["BACKENDS", "Compiled", "clear_cache", "compile", "evaluate"]
+
+#: backend name -> its vocabulary (fixed; a new backend is a new module and a line here)
+BACKENDS: dict[str, Backend] = {b.name: b for b in (NumpyBackend(), TorchBackend(), JaxBackend(), DaskBackend())}
+
+#: how many specializations (one per set of sizes) a Compiled keeps, most recent first
+SPECIALIZATIONS = 8
+
+_INSTALL = {
+    "torch": "pip install 'tnet-calculus[torch]' (the CPU-only build: see the README)",
+    "jax": "pip install 'tnet-calculus[jax]'",
+    "dask": "pip install 'tnet-calculus[dask]'",
+}
+
+
+@dataclass
+class Specialization:
+    """The program, source and function generated for one set of sizes."""
+
+    sizes: dict[str, int]
+    program: Program
+    source: str
+    function: Any
+    params: list[str]  # the variable name of each positional parameter of `function`
+    applies: bool  # whether it applies functions (numpy's warnings are then silenced, as in evaluate)
+
+
+class Compiled:
+    """Expressions compiled for one backend: call it with arrays by variable name (keywords or
+    one mapping); it returns one array per expression (one array when compiled from a single
+    expression).
+
+    Code is generated for concrete sizes: the first call with new sizes plans the contractions
+    and generates the code (kept for the last few sets of sizes); `.source`, `.plan` and
+    `.function` show the code for the sizes given to `compile` (`sizes=`), or else for the
+    sizes of the latest call."""
+
+    def __init__(
+        self,
+        roots: Sequence[Expr],
+        backend: Backend,
+        *,
+        single: bool,
+        name: str,
+        sizes: Mapping[str, int],
+        plan_options: Mapping[str, Any],
+    ) -> None:
+        self.roots = list(roots)
+        self.backend = backend
+        self.name = name
+        self._single = single
+        self._sizes = dict(sizes)
+        self._plan_options = dict(plan_options)
+        self.variables = _variables(self.roots)
+        self._derived = {v.name: v for r in self.roots for v in r.derived_from if v.name not in self.variables}
+        self._library: dict[str, Any] | None = None
+        self._specialized: OrderedDict[tuple[tuple[str, int], ...], Specialization] = OrderedDict()
+        #: the last call's {name: (type, shape)} and its code, to skip the checks when they repeat
+        self._last: tuple[dict[str, tuple[type, Any]], Specialization] | None = None
+        if backend.name != "numpy":  # fail now, not at the first call, on a function it cannot write
+            for e in walk(self.roots):
+                if isinstance(e, Apply):
+                    backend.apply(e.fn, "x", set())
+
+    # -- calling ----------------------------------------------------------------------------
+    def __call__(self, bindings: Mapping[Any, Any] | None = None, /, **arrays: Any) -> Any:
+        if bindings is None or (not arrays and type(bindings) is dict and all(type(k) is str for k in bindings)):
+            given = dict(bindings or arrays)
+        else:
+            given = _named(bindings, arrays)
+        # the same names, types and shapes as the last call: already checked, same code
+        last = self._last
+        if (
+            last is None
+            or given.keys() != last[0].keys()
+            or any(type(v) is not last[0][k][0] or getattr(v, "shape", None) != last[0][k][1] for k, v in given.items())
+        ):
+            spec = self._check(given)
+            self._last = ({k: (type(v), getattr(v, "shape", None)) for k, v in given.items()}, spec)
+        else:
+            spec = last[1]
+        args = [given[name] for name in spec.params]
+        if self.backend.name == "numpy":
+            values = _run_numpy(spec, list(map(np.asarray, args)))
+        else:
+            values = spec.function(*args)
+        return values[0] if self._single else values
+
+    def _check(self, given: dict[str, Any]) -> Specialization:
+        """Check the arguments' names, kinds and shapes; the code for their sizes."""
+        library = self._load()
+        sizes = dict(self._sizes)
+        for name, value in given.items():
+            var = self.variables.get(name) or self._derived.get(name)
+            if var is None:
+                known = ", ".join(sorted(self.variables)) or "none"
+                raise BindingError(f"unknown variable {name!r}; the compiled expressions take: {known}")
+            if not self.backend.accepts(value, library):
+                raise BindingError(
+                    f"the argument {name!r} is a {type(value).__module__}.{type(value).__name__}, but this "
+                    f"function was compiled for the {self.backend.name} backend, which takes {self.backend.array_kind}"
+                )
+            shape = np.shape(value) if self.backend.name == "numpy" else tuple(value.shape)
+            _check_shape(var, tuple(shape), sizes)
+        missing = [name for name in self.variables if name not in given]
+        if missing:
+            var = self.variables[missing[0]]
+            raise BindingError(f"missing argument for variable {missing[0]!r} of shape {_fmt(var.shape)}")
+        return self._specialize(sizes)
+
+    # -- what was generated -----------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The generated Python module (standalone: it imports only the backend's library)."""
+        return self._current().source
+
+    @property
+    def function(self) -> Any:
+        """The generated function itself (positional arguments: `.parameters`)."""
+        return self._current().function
+
+    @property
+    def parameters(self) -> list[str]:
+        """The variable bound to each positional parameter of `.function`, in order."""
+        return self._current().params
+
+    @property
+    def plan(self) -> PathReport:
+        """Each contraction's steps with their FLOPs and the largest intermediate."""
+        return PathReport(list(self._current().program.plans))
+
+    def __repr__(self) -> str:
+        return f"Compiled({len(self.roots)} expressions, backend={self.backend.name!r})"
+
+    # -- machinery --------------------------------------------------------------------------
+    def _load(self) -> dict[str, Any]:
+        """The backend's library, imported the way the generated code imports it."""
+        if self._library is None:
+            library: dict[str, Any] = {}
+            try:
+                exec("\n".join(self.backend.imports), library)
+            except ImportError as err:
+                raise CompileError(
+                    f"the {self.backend.name} backend needs its library ({err}); {_INSTALL[self.backend.name]}"
+                ) from None
+            self._library = library
+        return self._library
+
+    def _current(self) -> Specialization:
+        if self._specialized:
+            return next(reversed(self._specialized.values()))
+        sizes = dict(self._sizes)
+        for var in self.variables.values():
+            for s in var.shape:
+                if isinstance(s, str) and s not in sizes:
+                    raise CompileError(
+                        f"size {s!r} of {var.name!r} is not fixed yet: pass sizes={{{s!r}: ...}} to "
+                        "tnet.compile, or call the compiled function once"
+                    )
+        self._load()
+        return self._specialize(sizes)
+
+    def _specialize(self, sizes: dict[str, int]) -> Specialization:
+        key = tuple(sorted(sizes.items()))
+        hit = self._specialized.get(key)
+        if hit is not None:
+            self._specialized.move_to_end(key)
+            return hit
+        spec = generate(self.roots, self.backend, sizes, self.name, self._plan_options)
+        self._specialized[key] = spec
+        while len(self._specialized) > SPECIALIZATIONS:
+            self._specialized.popitem(last=False)
+        return spec
+
+
+def generate(
+    roots: Sequence[Expr], backend: Backend, sizes: dict[str, int], name: str, plan_options: Mapping[str, Any]
+) -> Specialization:
+    """The program, source and function computing `roots` for these sizes on `backend`."""
+    program = build_program(roots, sizes, backend.lowering, plan_options)
+    doc = f"{name}: {len(roots)} results on {backend.name}, generated by tnet.compile"
+    source = write_source(program, backend, name, doc)
+    namespace: dict[str, Any] = {}
+    for e in walk(roots):  # a user's functions, by their numpy value
+        if isinstance(e, Apply) and not isinstance(e.fn, PowerFunction) and e.fn.name not in backend.functions:
+            namespace[custom_name(e.fn)] = e.fn.value
+        elif isinstance(e, Call) and e.fn.name not in backend.calls:
+            namespace[custom_name(e.fn)] = e.fn.value
+    try:
+        exec(builtins.compile(source, f"<tnet.compile {name}>", "exec"), namespace)
+    except ImportError as err:
+        raise CompileError(f"the {backend.name} backend needs its library ({err}); {_INSTALL[backend.name]}") from None
+    params = [dict(op.params)["name"] for op in program.steps if op.kind == "input"]
+    applies = any(op.kind in ("apply", "call") for op in program.steps)
+    return Specialization(sizes, program, source, namespace[name], params, applies)
+
+
+# ---------------------------------------------------------------------------------------------
+# tnet.evaluate: compile for numpy, then run
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _Runs:
+    """The numpy code generated for one list of roots, by sizes. The roots are not held (the
+    entry is kept under a weak reference to the first root): the others are weak references,
+    checked on each hit."""
+
+    others: tuple[weakref.ref[Expr], ...]
+    by_sizes: OrderedDict[tuple[tuple[str, int], ...], Specialization]
+
+
+#: first root -> the code of the last list of roots evaluated with it (weak keys: an entry goes
+#: when its expression does; at most SPECIALIZATIONS sets of sizes each); cleared by
+#: `tnet.clear_caches()`
+_RUNS: weakref.WeakKeyDictionary[Expr, _Runs] = weakref.WeakKeyDictionary()
+
+
+def clear_cache() -> None:
+    """Forget the code generated by `evaluate` (it is generated again on demand)."""
+    _RUNS.clear()
+
+
+@overload
+def evaluate(
+    e_or_list: Expr,
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> np.ndarray: ...
+@overload
+def evaluate(
+    e_or_list: Sequence[Expr],
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> list[np.ndarray]: ...
+def evaluate(
+    e_or_list: Expr | Sequence[Expr],
+    bindings: Mapping[Any, Any] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    allow_unknown: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    """The value of an expression (or of a list of expressions, computed together so that each
+    shared sub-expression is evaluated once) for the given bindings {Variable or name: array}:
+    the expressions are compiled for numpy (`compile`) and the code is run; the code is cached
+    per list of expressions and sizes.
+
+    A binding must name a variable of the expression or of the expressions it was derived from
+    (`evaluate.Bindings`); `allow_unknown=True` ignores other names instead, for one environment
+    of arrays shared by many expressions. `sizes` fixes size names that no bound array fixes,
+    e.g. `sizes={"n": 3}`."""
+    roots = [e_or_list] if isinstance(e_or_list, Expr) else list(e_or_list)
+    for k, r in enumerate(roots):
+        if not isinstance(r, Expr):
+            raise TypeError(f"evaluate: item {k} is not a tnet expression: {r!r}")
+    if not roots:
+        return []
+    runs = _RUNS.get(roots[0])
+    if runs is None or len(runs.others) != len(roots) - 1 or any(w() is not r for w, r in zip(runs.others, roots[1:])):
+        runs = _Runs(tuple(weakref.ref(r) for r in roots[1:]), OrderedDict())
+        _RUNS[roots[0]] = runs
+    variables = _variables(roots)
+    derived = [v for r in roots for v in r.derived_from]
+    bind = Bindings(list(variables.values()), bindings or {}, sizes, derived, allow_unknown)
+    key = tuple(sorted(bind.sizes.items()))
+    spec = runs.by_sizes.get(key)
+    if spec is None:
+        spec = generate(roots, BACKENDS["numpy"], dict(bind.sizes), "evaluated", {})
+        runs.by_sizes[key] = spec
+        while len(runs.by_sizes) > SPECIALIZATIONS:
+            runs.by_sizes.popitem(last=False)
+    values = _run_numpy(spec, [bind.arrays[variables[name]] for name in spec.params])
+    return values[0] if isinstance(e_or_list, Expr) else values
+
+
+def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is builtins.compile
+    exprs: Expr | Sequence[Expr],
+    backend: str = "numpy",
+    *,
+    sizes: Mapping[str, int] | None = None,
+    name: str = "compiled",
+    **plan_options: Any,
+) -> Compiled:
+    """Compile expressions to a function of arrays for one backend: "numpy", "torch", "jax" or
+    "dask".
+
+    The result takes arrays by variable name and returns one array per expression; `.source`
+    is the generated Python module, `.plan` the contraction plans. Sub-expressions shared by
+    several results are computed once, whatever way each result was simplified. `sizes` fixes
+    size names ahead of the first call (so that `.source` is available at once); other keywords
+    (e.g. a planner's) are passed to `contract.plan_contraction`."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise CompileError(f"unknown backend {backend!r}; the backends are: {', '.join(BACKENDS)}")
+    if not name.isidentifier():
+        raise CompileError(f"name= must be a Python identifier, got {name!r}")
+    single = isinstance(exprs, Expr)
+    roots = [exprs] if isinstance(exprs, Expr) else list(exprs)
+    for k, r in enumerate(roots):
+        if not isinstance(r, Expr):
+            raise TypeError(f"compile: item {k} is not a tnet expression: {r!r}")
+    for size_name, size in (sizes or {}).items():
+        if not isinstance(size_name, str) or not isinstance(size, (int, np.integer)) or size < 0:
+            raise BindingError(f"sizes= maps size names to sizes >= 0, got {size_name!r}: {size!r}")
+    return Compiled(
+        roots, BACKENDS[backend], single=single, name=name, sizes=dict(sizes or {}), plan_options=plan_options
+    )
+
+
+def _run_numpy(spec: Specialization, args: list[np.ndarray]) -> list[np.ndarray]:
+    """Run numpy code: a function's overflow or log(0) gives inf or nan without a warning, as in
+    `evaluate`; the results are the caller's to modify (no read-only views escape)."""
+    if spec.applies:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = spec.function(*args)
+    else:
+        values = spec.function(*args)
+    return [v if type(v) is np.ndarray and v.flags.writeable else np.array(v) for v in values]
+
+
+def _named(bindings: Mapping[Any, Any] | None, arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """{variable name: value} from a mapping keyed by names or Variables, and keywords."""
+    given: dict[str, Any] = {}
+    for key, value in [*(bindings or {}).items(), *arrays.items()]:
+        name = key.name if isinstance(key, Variable) else key
+        if not isinstance(name, str):
+            raise BindingError(f"an argument must be named by a variable or its name, got {key!r}")
+        if name in given:
+            raise BindingError(f"variable {name!r} is given twice")
+        given[name] = value
+    return given
+
+
+def _variables(roots: Sequence[Expr]) -> dict[str, Variable]:
+    found: dict[str, Variable] = {}
+    for e in walk(roots):
+        if isinstance(e, Variable):
+            other = found.get(e.name)
+            if other is not None and other is not e:
+                raise BindingError(f"two different variables are named {e.name!r} (shapes {other.shape} and {e.shape})")
+            found[e.name] = e
+    return found
+
+
+def _check_shape(var: Variable, shape: tuple[int, ...], sizes: dict[str, int]) -> None:
+    """Check an argument's shape against its variable's, fixing the size names it binds."""
+    name = var.name
+    if len(shape) != var.ndim:
+        raise BindingError(
+            f"the array given for {name!r} has shape {shape} ({len(shape)} axes) but the variable has shape "
+            f"{_fmt(var.shape)} ({var.ndim} axes)"
+        )
+    for axis, (want, got) in enumerate(zip(var.shape, shape)):
+        got = int(got)
+        if isinstance(want, int):
+            if want != got:
+                raise BindingError(
+                    f"the array given for {name!r} has shape {shape}, but axis {axis} of the variable has size "
+                    f"{want} (got {got})"
+                )
+        elif sizes.setdefault(want, got) != got:
+            raise BindingError(f"size {want!r} is {sizes[want]} elsewhere but {got} on axis {axis} of {name!r}")
+
+
+def _fmt(shape: tuple) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

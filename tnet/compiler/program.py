@@ -1,0 +1,480 @@
+"""The program: a list of expressions lowered to straight-line steps on arrays.
+
+`build_program(roots, shapes)` walks the expressions' DAG once (children first) and lowers each
+node to array operations whose shapes are all known:
+
+- a Variable is an input, a Constant / Delta / Ones / Zero a literal array;
+- an Apply is an optional transpose (the axes P first, eq. 27) and one function call;
+- a Sum is one linear combination;
+- a Network is its contraction plan (`contract.plan_contraction`), each pairwise step lowered
+  to the kernel the plan prepared (sum private axes, transpose, reshape, matmul or broadcast
+  product) and, beside it, the step as one einsum, for backends that prefer that vocabulary.
+
+Every operation goes through value numbering: an operation whose kind, arguments and
+parameters were already computed is not computed again. Hash-consing makes structurally equal
+sub-expressions one object; value numbering also finds the equal contraction steps inside
+different networks (a product that one result keeps as a shared node and another result
+inlined), whatever way each result was simplified. Last, each value is freed after its last
+use."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import singledispatch
+from typing import Any
+
+import numpy as np
+
+from ..contract import Plan, _pair_kernel, plan_contraction
+from ..errors import CompileError, ShapeError
+from ..evaluate import _prepare
+from ..expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
+from ..functions import Function
+from ..network import Network, einsum_letters
+
+Shape = tuple[int, ...]
+
+#: networks of up to this many operands look for operand pairs already computed elsewhere (the
+#: search tries every ordered pair, again after each hit)
+_REUSE_LIMIT = 16
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: `out = kind(args..., **params)`.
+
+    Kinds and their params (all args are value names):
+      input (name), literal (array), delta (n, order), ones (shape), zeros (shape),
+      apply (fn), combine (coefs: one per arg; a linear combination), scale (c),
+      transpose (perm), reshape (shape), sum (axes), diagonal (einsum sub-lists in, out),
+      matmul (), mul (), rowdot (), einsum (spec: the whole step, for einsum backends),
+      broadcast (shape), full (value, shape: an array of one value, e.g. an empty product).
+    """
+
+    out: str
+    kind: str
+    args: tuple[str, ...]
+    params: tuple[tuple[str, Any], ...] = ()
+    shape: Shape = ()
+
+    def param(self, name: str) -> Any:
+        return dict(self.params)[name]
+
+
+@dataclass
+class Program:
+    """Straight-line steps computing `outputs` from `inputs`; `free[k]` lists the values whose
+    last use is step k."""
+
+    inputs: dict[str, Shape]  # variable name -> concrete shape
+    steps: list[Op]
+    outputs: list[str]
+    free: list[list[str]] = field(default_factory=list)
+    plans: list[tuple[str, Plan]] = field(default_factory=list)  # (network, plan) per network
+
+
+def resolve(shape: Sequence[Any], sizes: Mapping[str, int], what: str) -> Shape:
+    """A shape with every size name replaced by its size."""
+    out = []
+    for s in shape:
+        if isinstance(s, str):
+            if s not in sizes:
+                raise CompileError(f"size {s!r} of {what} is not fixed: pass sizes={{{s!r}: ...}} or example arrays")
+            out.append(sizes[s])
+        else:
+            out.append(int(s))
+    return tuple(out)
+
+
+def _key(value: Any) -> Hashable:
+    """A hashable key for an op parameter (arrays by content)."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str, value.tobytes())
+    if isinstance(value, Function):
+        return ("fn", id(value))
+    if isinstance(value, (list, tuple)):
+        return tuple(_key(v) for v in value)
+    return value
+
+
+class _Miss(Exception):  # noqa: N818 - control flow inside this module, never raised to users
+    """A dry-run emit found no operation already computed."""
+
+
+class _Builder:
+    """Emits ops with value numbering; `value[e]` is the name holding expression e."""
+
+    def __init__(self, sizes: Mapping[str, int], lowering: str, plan_options: Mapping[str, Any]) -> None:
+        self.sizes = sizes
+        self.plan_options = plan_options
+        self.lowering = lowering  # "kernels" (matmul and friends) or "einsum"
+        self.steps: list[Op] = []
+        self.seen: dict[Hashable, str] = {}
+        self.shape_of: dict[str, Shape] = {}
+        self.value: dict[Expr, str] = {}
+        self.inputs: dict[str, Shape] = {}
+        self.plans: list[tuple[str, Plan]] = []
+        self.dry_run = False  # emit only finds operations already computed (raises _Miss)
+
+    def emit(self, kind: str, args: Sequence[str], out_shape: Shape, *, out: str | None = None, **params: Any) -> str:
+        key = (kind, tuple(args), tuple((k, _key(v)) for k, v in sorted(params.items())))
+        hit = self.seen.get(key)
+        if hit is not None:
+            return hit
+        if self.dry_run:
+            raise _Miss
+        name = out or f"t{len(self.steps)}"
+        self.steps.append(Op(name, kind, tuple(args), tuple(sorted(params.items())), out_shape))
+        self.seen[key] = name
+        self.shape_of[name] = out_shape
+        return name
+
+    def lower(self, e: Expr) -> str:
+        """The value name of e, lowering it (and what it needs) first if it was not met yet."""
+        hit = self.value.get(e)
+        if hit is None:
+            for sub in walk([e]):
+                if sub not in self.value:
+                    self.value[sub] = _lower(sub, self)
+            hit = self.value[e]
+        return hit
+
+    def identifier(self, name: str) -> str:
+        """A Python identifier for a variable's name, distinct from every other value's name."""
+        ident = re.sub(r"\W", "_", name)
+        if not ident or ident[0].isdigit() or keyword.iskeyword(ident) or re.fullmatch(r"t\d+|_\w*", ident):
+            ident = "v_" + ident
+        while ident in self.shape_of:
+            ident += "_"
+        return ident
+
+    def shape(self, e: Expr) -> Shape:
+        return resolve(e.shape, self.sizes, e.label)
+
+
+@singledispatch
+def _lower(e: Expr, b: _Builder) -> str:
+    """The value name of e, its children already lowered: one rule per node kind."""
+    raise CompileError(f"cannot compile a {type(e).__name__}")
+
+
+@_lower.register
+def _(e: Variable, b: _Builder) -> str:
+    shape = b.shape(e)  # a differential dX is an input like any other variable
+    b.inputs[e.name] = shape
+    return b.emit("input", (), shape, out=b.identifier(e.name), name=e.name)
+
+
+@_lower.register
+def _(e: Constant, b: _Builder) -> str:
+    return b.emit("literal", (), tuple(e.value.shape), array=e.value)
+
+
+@_lower.register
+def _(e: Delta, b: _Builder) -> str:
+    shape = b.shape(e)
+    return b.emit("delta", (), shape, n=shape[0], order=e.order)
+
+
+@_lower.register
+def _(e: Ones, b: _Builder) -> str:
+    shape = b.shape(e)
+    return b.emit("ones", (), shape, shape=shape)
+
+
+@_lower.register
+def _(e: Zero, b: _Builder) -> str:
+    shape = b.shape(e)
+    return b.emit("zeros", (), shape, shape=shape)
+
+
+@_lower.register
+def _(e: Hole, b: _Builder) -> str:
+    raise CompileError("a Hole (a derivative rule's placeholder) has no value")
+
+
+@_lower.register
+def _(e: Sum, b: _Builder) -> str:
+    args = [b.value[t] for _, t in e.terms_]
+    return b.emit("combine", args, b.shape(e), coefs=tuple(c for c, _ in e.terms_))
+
+
+@_lower.register
+def _(e: Apply, b: _Builder) -> str:
+    arg = b.value[e.arg]
+    order = e.axes + e.core_axes
+    if order != tuple(range(e.arg.ndim)):
+        shape = b.shape_of[arg]
+        arg = b.emit("transpose", [arg], tuple(shape[a] for a in order), perm=order)
+    return b.emit("apply", [arg], b.shape(e), fn=e.fn)
+
+
+@_lower.register
+def _(e: Call, b: _Builder) -> str:
+    """f(A_1, ..., A_k): the arguments already have their batch axes first, as f's value takes them."""
+    return b.emit("call", [b.value[a] for a in e.args], b.shape(e), fn=e.fn)
+
+
+@_lower.register
+def _(net: Network, b: _Builder) -> str:
+    prep = _prepare(net)
+    names = [b.lower(n) for n in prep.nodes]  # tidying may bring nodes the walk did not meet
+    sizes: dict[Hashable, int] = {}
+    owner: dict[Hashable, tuple[int, int]] = {}
+    for k, (name, leg) in enumerate(zip(names, prep.legs)):
+        for axis, (edge, got) in enumerate(zip(leg, b.shape_of[name])):
+            known = sizes.setdefault(edge, got)
+            owner.setdefault(edge, (k, axis))
+            if known != got:
+                j, a = owner[edge]
+                raise ShapeError(
+                    f"size mismatch on one edge: {prep.nodes[j].label} axis {a} has size {known} "
+                    f"but {prep.nodes[k].label} axis {axis} has size {got}"
+                )
+    out_shape = b.shape(net)
+    if not names:  # only Ones and Deltas, all folded away: a constant
+        return b.emit("full", (), out_shape, value=prep.coef, shape=out_shape)
+    legs = [tuple(leg) for leg in prep.legs]
+    if b.lowering == "kernels" and len(names) <= _REUSE_LIMIT:
+        names, legs = _reuse_computed_pairs(b, names, legs, prep.contracted_output, sizes)
+    plan = plan_contraction(legs, prep.contracted_output, sizes, **b.plan_options)
+    b.plans.append((_describe(prep), plan))
+    current: dict[int, str] = dict(enumerate(names))
+    for step in plan.steps:
+        args = [current[i] for i in step.operands]
+        shape = tuple(sizes[e] for e in step.edges)
+        if b.lowering == "einsum":
+            current[step.result] = b.emit("einsum", args, shape, spec=_spec(step.operand_edges, step.edges))
+        elif len(args) == 1:
+            current[step.result] = _unary(b, args[0], step.kernel, shape)
+        else:
+            current[step.result] = _pair(b, args[0], args[1], step.kernel)
+    result = current[len(names) + len(plan.steps) - 1]
+    if plan.output_perm is not None:
+        shape = b.shape_of[result]
+        result = b.emit("transpose", [result], tuple(shape[a] for a in plan.output_perm), perm=plan.output_perm)
+    if prep.coef != 1:
+        result = b.emit("scale", [result], b.shape_of[result], c=prep.coef)
+    if prep.broadcast:
+        kept = tuple(1 if e in prep.broadcast else sizes[e] for e in prep.output)
+        if kept != b.shape_of[result]:
+            result = b.emit("reshape", [result], kept, shape=kept)
+        if kept != out_shape:
+            result = b.emit("broadcast", [result], out_shape, shape=out_shape)
+    return result
+
+
+def _reuse_computed_pairs(
+    b: _Builder, names: list[str], legs: list[tuple[int, ...]], output: tuple[int, ...], sizes: dict[Hashable, int]
+) -> tuple[list[str], list[tuple[int, ...]]]:
+    """Contract first the pairs of operands whose product another network already computed
+    (a product that one result shares and another inlined): each such pair becomes one operand,
+    and the planner orders the rest."""
+    size_of = [sizes.get(e, 1) for e in range(max((max(leg, default=-1) for leg in legs), default=-1) + 1)]
+    found = True
+    while found and len(names) >= 2:
+        found = False
+        for i in range(len(names)):
+            for j in range(len(names)):
+                if i == j or not set(legs[i]) & set(legs[j]) or len(set(legs[i])) < len(legs[i]):
+                    continue
+                if len(set(legs[j])) < len(legs[j]):
+                    continue
+                others = set(output).union(*(set(leg) for k, leg in enumerate(legs) if k not in (i, j)))
+                kept = frozenset((set(legs[i]) | set(legs[j])) & others)
+                # the product as this network would take it, or with the shared edges kept (an
+                # element-wise product that another network computed before summing elsewhere)
+                hit = None
+                for keep in (kept, kept | (set(legs[i]) & set(legs[j]))):
+                    edges, kernel = _pair_kernel(legs[i], legs[j], frozenset(keep), size_of)
+                    b.dry_run = True
+                    try:
+                        hit = _pair(b, names[i], names[j], kernel), edges
+                        break
+                    except _Miss:
+                        continue
+                    finally:
+                        b.dry_run = False
+                if hit is None:
+                    continue
+                value, edges = hit
+                rest = [k for k in range(len(names)) if k not in (i, j)]
+                names = [names[k] for k in rest] + [value]
+                legs = [legs[k] for k in rest] + [tuple(edges)]
+                found = True
+                break
+            if found:
+                break
+    return names, legs
+
+
+def _describe(prep: Any) -> str:
+    try:
+        letters = einsum_letters(len(prep.sizes))
+        spec = ",".join("".join(letters[x] for x in leg) for leg in prep.legs)
+        spec += "->" + "".join(letters[x] for x in prep.contracted_output)
+    except Exception:  # more edges than letters: name the nodes only
+        spec = f"{len(prep.nodes)} nodes"
+    return f"{spec}  [{', '.join(n.label for n in prep.nodes)}]"
+
+
+def _spec(operand_edges: Sequence[Sequence[Hashable]], edges: Sequence[Hashable]) -> str:
+    letter: dict[Hashable, str] = {}
+    for labels in (*operand_edges, edges):
+        for e in labels:
+            letter.setdefault(e, einsum_letters(len(letter) + 1)[-1])
+    return ",".join("".join(letter[e] for e in x) for x in operand_edges) + "->" + "".join(letter[e] for e in edges)
+
+
+def _unary(b: _Builder, x: str, kernel: Any, shape: Shape) -> str:
+    if kernel.subscripts is not None:
+        ins, outs = kernel.subscripts
+        return b.emit("diagonal", [x], shape, ins=tuple(ins), outs=tuple(outs))
+    return b.emit("sum", [x], shape, axes=tuple(kernel.sum_axes))
+
+
+def _prepare_operand(
+    b: _Builder, x: str, summed: tuple[int, ...], perm: tuple[int, ...] | None, shape: Shape, swap: bool
+) -> str:
+    if summed:
+        kept = tuple(s for a, s in enumerate(b.shape_of[x]) if a not in summed)
+        x = b.emit("sum", [x], kept, axes=summed)
+    if perm is not None:
+        now = b.shape_of[x]
+        x = b.emit("transpose", [x], tuple(now[a] for a in perm), perm=perm)
+    if shape != b.shape_of[x]:
+        x = b.emit("reshape", [x], shape, shape=shape)
+    if swap:
+        n = len(shape)
+        perm2 = (*range(n - 2), n - 1, n - 2)
+        x = b.emit("transpose", [x], tuple(shape[a] for a in perm2), perm=perm2)
+    return x
+
+
+def _pair(b: _Builder, x: str, y: str, k: Any) -> str:
+    a = _prepare_operand(b, x, k.sum_a, k.perm_a, k.shape_a, k.swap_a)
+    c = _prepare_operand(b, y, k.sum_b, k.perm_b, k.shape_b, k.swap_b)
+    if k.mode == "matmul":
+        out = b.emit("matmul", [a, c], _matmul_shape(b.shape_of[a], b.shape_of[c]))
+    elif k.mode == "mul":
+        out = b.emit("mul", [a, c], tuple(np.broadcast_shapes(b.shape_of[a], b.shape_of[c])))
+    else:
+        out = b.emit("rowdot", [a, c], b.shape_of[a][:-1])
+    if b.shape_of[out] != tuple(k.out_shape):
+        out = b.emit("reshape", [out], tuple(k.out_shape), shape=tuple(k.out_shape))
+    return out
+
+
+def _matmul_shape(a: Shape, b: Shape) -> Shape:
+    """numpy.matmul's result shape (a vector operand loses its axis)."""
+    if len(a) == 1 and len(b) == 1:
+        return ()
+    if len(a) == 1:
+        return (*b[:-2], b[-1])
+    if len(b) == 1:
+        return a[:-1]
+    return (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
+
+
+def build_program(
+    roots: Sequence[Expr],
+    sizes: Mapping[str, int],
+    lowering: str = "kernels",
+    plan_options: Mapping[str, Any] | None = None,
+) -> Program:
+    """The program computing every root; `sizes` fixes each size name the roots use.
+
+    `lowering` is "kernels" (contraction steps as transpose / reshape / matmul, what
+    `tnet.evaluate` runs) or "einsum" (each contraction step as one einsum call). `plan_options`
+    are passed to `contract.plan_contraction` (e.g. a planner's keywords)."""
+    b = _Builder(sizes, lowering, plan_options or {})
+    for e in walk(roots):
+        b.value[e] = _lower(e, b)
+    outputs = [b.value[r] for r in roots]
+    steps = _factor_common_products(_implicit_broadcasts(b.steps, set(outputs)), set(outputs), len(b.steps))
+    steps = _live_steps(steps, outputs)
+    return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
+
+
+def _implicit_broadcasts(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
+    """Drop a broadcast whose every user is an element-wise sum or product that has another
+    argument of the full shape: the array libraries broadcast there themselves."""
+    users: dict[str, list[Op]] = {}
+    shape = {op.out: op.shape for op in steps}
+    for op in steps:
+        for a in op.args:
+            users.setdefault(a, []).append(op)
+    implicit: dict[str, str] = {}
+    for op in steps:
+        if op.kind != "broadcast" or op.out in outputs:
+            continue
+        uses = users.get(op.out, [])
+        if all(
+            u.kind in ("combine", "mul")
+            and any(a != op.out and a not in implicit and shape[a] == u.shape for a in u.args)
+            for u in uses
+        ):
+            implicit[op.out] = op.args[0]
+    if not implicit:
+        return list(steps)
+    return [Op(op.out, op.kind, tuple(implicit.get(a, a) for a in op.args), op.params, op.shape) for op in steps]
+
+
+def _factor_common_products(steps: Sequence[Op], outputs: set[str], fresh: int) -> list[Op]:
+    """Distribute backwards: c_1 (x ⊙ v_1) + c_2 (x ⊙ v_2) + ... = x ⊙ (c_1 v_1 + c_2 v_2 + ...),
+    when each product is used only by the sum and the v_k have one shape (a Hessian's terms
+    that scale the same matrix by different vectors: one large temporary instead of one per
+    term)."""
+    users: dict[str, int] = {}
+    for op in steps:
+        for a in op.args:
+            users[a] = users.get(a, 0) + 1
+    made = {op.out: op for op in steps}
+    out: list[Op] = []
+    for op in steps:
+        products = [made.get(a) for a in op.args]
+        if (
+            op.kind == "combine"
+            and len(set(op.args)) == len(op.args)
+            and all(p is not None and p.kind == "mul" and users[p.out] == 1 and p.out not in outputs for p in products)
+        ):
+            muls = [p for p in products if p is not None]
+            common = set(muls[0].args).intersection(*(set(p.args) for p in muls[1:]))
+            for c in sorted(common):
+                rest = [p.args[1] if p.args[0] == c else p.args[0] for p in muls]
+                if all(p.args.count(c) == 1 for p in muls) and len({made[r].shape for r in rest}) == 1:
+                    inner = f"t{fresh}"
+                    fresh += 1
+                    out.append(Op(inner, "combine", tuple(rest), op.params, made[rest[0]].shape))
+                    op = Op(op.out, "mul", (c, inner), (), op.shape)
+                    break
+        out.append(op)
+    return out
+
+
+def _live_steps(steps: Sequence[Op], outputs: Sequence[str]) -> list[Op]:
+    """The steps some output needs (a Ones node folded into its network is never computed);
+    inputs always stay, as the function's parameters."""
+    needed = set(outputs)
+    kept = []
+    for op in reversed(steps):
+        if op.out in needed or op.kind == "input":
+            kept.append(op)
+            needed.update(op.args)
+    return kept[::-1]
+
+
+def _liveness(steps: Sequence[Op], outputs: Sequence[str]) -> list[list[str]]:
+    last: dict[str, int] = {}
+    for k, op in enumerate(steps):
+        for a in op.args:
+            last[a] = k
+    keep = set(outputs)
+    free: list[list[str]] = [[] for _ in steps]
+    for name, k in last.items():
+        if name not in keep:
+            free[k].append(name)
+    return free
