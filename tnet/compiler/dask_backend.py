@@ -10,16 +10,10 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend
+from .numpy_backend import ADJUGATE
 
 _HELPERS = {
-    "_adj": """def _adj(x):
-    n = x.shape[-1]
-    u, s, vh = np.linalg.svd(x)
-    cof = np.prod(np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
-    sign = np.linalg.det(u) * np.linalg.det(vh)
-    vh_h, u_h = np.conj(np.swapaxes(vh, -1, -2)), np.conj(np.swapaxes(u, -1, -2))
-    out = sign[..., None, None] * (vh_h * cof[..., None, :]) @ u_h
-    return out if np.iscomplexobj(x) else out.real""",
+    "_adj": ADJUGATE,
     "_softmax": """def _softmax(x):
     z = da.exp(x - x.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)""",
