@@ -16,6 +16,7 @@ from hypothesis import given
 
 import tnet
 from gallery.examples import load_entries
+from tnet.compiler import export
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
@@ -325,3 +326,17 @@ def test_a_variable_named_like_a_module_or_builtin_is_renamed(backend):
     np.testing.assert_allclose(got, np.exp(env["np"]) * env["torch"] + env["new"] * env["sum"])
     header = next(line for line in compiled.source.splitlines() if line.startswith("def "))
     assert all(f"v_{n}" in header for n in names)
+
+
+def test_export_is_the_source_compile_shows():
+    A, x = tnet.Variable("A", "n", "n"), tnet.Variable("x", "n")
+    grads = tnet.simplify(tnet.grad(x @ A @ x, [x, A]))
+    for backend in ("numpy", "torch", "jax", "dask"):
+        source = export(grads, backend, sizes={"n": 3}, name="g")
+        assert f"2 results on {backend}" in source and "def g(" in source
+        if importlib.util.find_spec(backend) is not None and backend in ("numpy", "torch"):
+            assert source == tnet.compile(grads, backend, sizes={"n": 3}, name="g").source
+    with pytest.raises(tnet.CompileError, match="size 'n' of"):
+        export(grads, "numpy")
+    with pytest.raises(tnet.CompileError, match="unknown backend 'cuda'"):
+        export(grads, "cuda", sizes={"n": 3})
