@@ -16,6 +16,7 @@ from hypothesis import given
 
 import tnet
 from gallery.examples import load_entries
+from tnet.compiler import export
 
 torch = pytest.importorskip("torch")
 jax = pytest.importorskip("jax")
@@ -308,3 +309,34 @@ def test_torch_code_is_captured_whole_by_torch_compile():
     got = fn(*[targs[name] for name in compiled.parameters])
     for g, w in zip(got, interpret(grads, env)):
         assert_same(g.numpy(), w)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_variable_named_like_a_module_or_builtin_is_renamed(backend):
+    """A variable named np, torch, new or sum would shadow what the generated code uses."""
+    names = ["np", "torch", "new", "sum"]
+    xs = [tnet.Variable(n, 3) for n in names]
+    e = tnet.exp(xs[0]) * xs[1] + xs[2] * xs[3]
+    lib = pytest.importorskip(backend)
+    compiled = tnet.compile(e, backend)
+    rng = np.random.default_rng(0)
+    env = {n: rng.normal(size=3) for n in names}
+    args = env if backend == "numpy" else {n: lib.from_numpy(v) for n, v in env.items()}
+    got = np.asarray(compiled(args))
+    np.testing.assert_allclose(got, np.exp(env["np"]) * env["torch"] + env["new"] * env["sum"])
+    header = next(line for line in compiled.source.splitlines() if line.startswith("def "))
+    assert all(f"v_{n}" in header for n in names)
+
+
+def test_export_is_the_source_compile_shows():
+    A, x = tnet.Variable("A", "n", "n"), tnet.Variable("x", "n")
+    grads = tnet.simplify(tnet.grad(x @ A @ x, [x, A]))
+    for backend in ("numpy", "torch", "jax", "dask"):
+        source = export(grads, backend, sizes={"n": 3}, name="g")
+        assert f"2 results on {backend}" in source and "def g(" in source
+        if importlib.util.find_spec(backend) is not None and backend in ("numpy", "torch"):
+            assert source == tnet.compile(grads, backend, sizes={"n": 3}, name="g").source
+    with pytest.raises(tnet.CompileError, match="size 'n' of"):
+        export(grads, "numpy")
+    with pytest.raises(tnet.CompileError, match="unknown backend 'cuda'"):
+        export(grads, "cuda", sizes={"n": 3})

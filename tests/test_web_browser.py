@@ -182,7 +182,7 @@ def test_type_submit_share_and_reload(server, browser, tmp_path):
     assert "passed" in state["check"]
     shared = state["url"]
     query = urllib.parse.parse_qs(urllib.parse.urlparse(shared).query)
-    assert query == {"f": ["norm2(A*x - b)^2"], "wrt": ["x"], "kind": ["gradient"]}
+    assert query == {"f": ["norm2(A*x - b)^2"], "wrt": ["x"], "kind": ["gradient"], "code": ["numpy"]}
     # the bracket notation toggle
     browser.js("document.querySelector('input[value=bracket]').click()")
     visible = browser.js("getComputedStyle(document.querySelector('.bracket')).display")
@@ -208,4 +208,48 @@ def test_bad_formula_shows_the_error(server, browser):
     assert "a column vector (n) and a row vector" in state["error"]
     assert "      ^" in state["error"]  # the caret under the position
     assert state["maths"] == 0
+    assert browser.console_errors() == []
+
+
+CODE_STATE = """(() => ({
+  hidden: document.getElementById('code-panel').hidden,
+  visible: document.getElementById('source').getBoundingClientRect().height > 0,
+  source: document.getElementById('source').textContent,
+  backend: document.getElementById('code').value,
+  copied: document.getElementById('copied').textContent,
+  url: location.href,
+}))()"""
+
+
+def test_the_code_panel(server, browser):
+    browser.goto(server + "?" + urllib.parse.urlencode({"f": "norm2(A*x - b)^2", "wrt": "x"}))
+    assert browser.wait_for_answer() == "done"
+    state = browser.js(CODE_STATE)
+    assert not state["hidden"] and state["visible"]
+    assert state["backend"] == "numpy"
+    assert "import numpy as np" in state["source"] and "def gradient_x(" in state["source"]
+    # another backend: the select reloads the code, and the URL carries it
+    browser.js(
+        "const s = document.getElementById('code'); s.value = 'torch'; s.dispatchEvent(new Event('change'));"
+        "document.getElementById('status').textContent = ''"
+    )
+    assert browser.wait_for_answer() == "done"
+    state = browser.js(CODE_STATE)
+    assert "import torch" in state["source"] and "import numpy" not in state["source"]
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(state["url"]).query)["code"] == ["torch"]
+    # the shared URL opens with that backend
+    browser.goto(state["url"])
+    assert browser.wait_for_answer() == "done"
+    again = browser.js(CODE_STATE)
+    assert again["backend"] == "torch" and again["source"] == state["source"]
+    browser.goto(server + "?" + urllib.parse.urlencode({"f": "norm2(A*x - b)^2", "wrt": "x", "code": "jax"}))
+    assert browser.wait_for_answer() == "done"
+    assert "import jax" in browser.js(CODE_STATE)["source"]
+    # the copy button: the clipboard, or (where the page may not write it) the text selected
+    browser.js("document.getElementById('copy').click()")
+    browser.js("new Promise(r => setTimeout(r, 300))")
+    copied = browser.js(CODE_STATE)["copied"]
+    assert copied == "copied" or copied.startswith("selected")
+    if copied.startswith("selected"):
+        assert "import jax" in browser.js("window.getSelection().toString()")
     assert browser.console_errors() == []

@@ -4,6 +4,7 @@
     tnet grad "x'*A*x" --format matrix,bracket,latex   in several notations
     tnet grad "log(det(X))" --hessian --check          a Hessian, checked numerically
     tnet grad "tr(X*A*X')" --draw out.svg              the pictures of each derivation stage
+    tnet grad "x'*A*x" --code torch --sizes n=3        the derivatives as standalone PyTorch code
     tnet serve                                         the local web page (tnet.web)
 
 Exit status: 0 done; 1 the numeric check failed; 2 bad input (a formula or declaration that
@@ -20,7 +21,7 @@ from pathlib import Path
 from .errors import TnetError
 from .render import save
 from .web import serve
-from .workbench import Bounds, Result, check_all, derive, stage_graphs
+from .workbench import BACKENDS, Bounds, Result, check_all, code, code_sizes, derive, stage_graphs
 
 __all__ = ["main"]
 
@@ -34,12 +35,19 @@ _EXAMPLES = """examples:
   tnet grad "log(det(X))" --hessian --check
   tnet grad "softmax(W*x)" --jacobian --wrt x
   tnet grad "sum(exp(X*w))" --draw derivation.svg
+  tnet grad "norm2(A*x - b)^2" --wrt x,A --code numpy --sizes m=5,n=3
   tnet serve --port 8000
 
 the formula language: * matrix product, .* Hadamard, ./ element-wise division, ' transpose,
 ^ power (X^-1 inverse), .^ element-wise power; tr, sum, diag, norm2, norm1 and every tnet
 function (exp, log, softmax, det, inv, ...). Undeclared names: upper-case initial = matrix,
-otherwise vector; declare scalars and sizes with --declare "c: scalar; A: matrix m×n"."""
+otherwise vector; declare scalars and sizes with --declare "c: scalar; A: matrix m×n".
+
+--code BACKEND prints, after the rest, a standalone Python module (it imports only numpy,
+torch, jax or dask) defining one function of the formula's variables, by name, that returns
+every derivative asked for, in the order of --wrt. The code is generated for concrete sizes:
+--sizes sets size names (the ones in the "where" line), the others take the sizes of --check's
+random values (--seed). A line starting "# --- code" separates the code from the rest."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--check", action="store_true", help="compare with central finite differences at random values")
     g.add_argument("--seed", type=int, default=0, help="the seed of the random values of --check (default 0)")
     g.add_argument("--draw", metavar="FILE", help="write the pictures of each stage: FILE-<var>-<k>-<stage>.<suffix>")
+    g.add_argument(
+        "--code",
+        metavar="BACKEND",
+        help=f"print the derivatives as standalone Python code for a backend: {', '.join(BACKENDS)}",
+    )
+    g.add_argument(
+        "--sizes",
+        action="append",
+        default=[],
+        metavar="LIST",
+        help="the sizes the --code is generated for, e.g. n=3,m=4 (default: those of --check's random values)",
+    )
     s = commands.add_parser("serve", help="start the local web page", description="Start the local web page.")
     s.add_argument("--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
@@ -90,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _names(values: Sequence[str]) -> list[str]:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _sizes(values: Sequence[str]) -> dict[str, int]:
+    """{name: size} from "n=3,m=4" (comma-separated or repeated); ValueError on a bad item."""
+    out: dict[str, int] = {}
+    for item in _names(values):
+        name, sep, size = item.partition("=")
+        if not sep or not name.strip().isidentifier() or not size.strip().isdigit():
+            raise ValueError(f"cannot read the size {item!r}: write name=integer, e.g. --sizes n=3,m=4")
+        out[name.strip()] = int(size)
+    return out
 
 
 def _print_result(result: Result, formats: list[str]) -> None:
@@ -126,9 +157,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.code is not None and args.code not in BACKENDS:
+        known = ", ".join(BACKENDS)
+        print(f"tnet: unknown backend {args.code!r} for --code; the backends are {known}", file=sys.stderr)
+        return 2
+    if args.sizes and args.code is None:
+        print("tnet: --sizes sets the sizes of the --code; give --code too", file=sys.stderr)
+        return 2
+    try:
+        given_sizes = _sizes(args.sizes)
+    except ValueError as err:
+        print(f"tnet: {err}", file=sys.stderr)
+        return 2
     kind = "hessian" if args.hessian else "jacobian" if args.jacobian else "gradient"
     try:
         result = derive(args.formula, "\n".join(args.declare), _names(args.wrt), kind, Bounds(max_text=100_000))
+        if args.code is not None:
+            sizes = code_sizes(result, given_sizes, seed=args.seed)
+            source = code(result, args.code, sizes)
     except TnetError as err:
         print(f"tnet: {err}", file=sys.stderr)
         return 2
@@ -150,4 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (TnetError, OSError) as err:
             print(f"tnet: cannot draw: {err}", file=sys.stderr)
             return 2
+    if args.code is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in sizes.items()) or "none"
+        print(f"# --- code ({args.code}; sizes {shown}; returns {', '.join(d.title for d in result.derivatives)})")
+        print(source, end="")
     return status

@@ -5,13 +5,16 @@ differentiate by. It shows each derivative typeset as MathML made here on the se
 render it natively; the page fetches nothing from the network), with a toggle between matrix and
 bracket notation; the pictures of each derivation stage (SVG, zoomable); the numeric check; and
 a URL that encodes the input (``/?f=...&decl=...&wrt=...&kind=...``), so a derivation can be
-shared and reloaded. The exported code is not shown: tnet has no code export yet.
+shared and reloaded; and the derivatives as standalone Python code for numpy, PyTorch or JAX
+(`tnet.workbench.code`, a select chooses the backend, ``&code=torch`` in the URL), written for
+the sizes of the numeric check's random values, with a copy button.
 
 Flask, because it is the best-known small Python web framework: one dependency (with Werkzeug)
 that serves a page and a JSON route in a few lines, with a development server that is enough for
 one person on loopback. It is an optional extra (``pip install 'tnet-calculus[web]'``).
 
-The server never evaluates user text as Python: the formula goes to the formula reader only. It
+The server never evaluates user text as Python: the formula goes to the formula reader only, and
+the exported code is only written (the server neither imports the backend library nor runs it). It
 bounds the input length and the expression sizes (`tnet.workbench.Bounds`) and the time of each
 derivation: every request runs in a child process that is stopped after `timeout` seconds.
 Each bound hit is answered with a message that names it."""
@@ -26,7 +29,7 @@ from typing import Any
 
 from .errors import TnetError
 from .notation.mathml_out import to_mathml
-from .workbench import KINDS, Bounds, check_all, derive, drawings, too_long
+from .workbench import BACKENDS, KINDS, Bounds, check_all, code, code_sizes, derive, drawings, too_long
 
 flask: Any
 try:  # an optional extra: the rest of tnet works without it
@@ -42,9 +45,12 @@ CHECK_TOLERANCE = 1e-5
 PAGE = files("tnet").joinpath("page.html").read_text(encoding="utf-8")
 
 
-def derivation_payload(formula: str, declarations: str, wrt: str, kind: str, bounds: Bounds) -> dict[str, Any]:
+def derivation_payload(
+    formula: str, declarations: str, wrt: str, kind: str, bounds: Bounds, backend: str = "numpy"
+) -> dict[str, Any]:
     """What the page shows for one input, as JSON-ready data: {"ok": True, ...} or
-    {"ok": False, "error": message}."""
+    {"ok": False, "error": message}. "code" holds the derivatives' code for `backend`, or
+    the reason there is none."""
     try:
         names = [n.strip() for n in wrt.split(",") if n.strip()]
         result = derive(formula, declarations, names, kind, bounds)
@@ -52,6 +58,12 @@ def derivation_payload(formula: str, declarations: str, wrt: str, kind: str, bou
         pictures = drawings(result)
     except TnetError as err:
         return {"ok": False, "error": str(err)}
+    sizes = code_sizes(result)
+    exported: dict[str, Any] = {"backend": backend, "sizes": sizes}
+    try:
+        exported["source"] = code(result, backend, sizes)
+    except TnetError as err:
+        exported["error"] = str(err)
     worst = max((d.check or 0.0 for d in result.derivatives), default=0.0)
     return {
         "ok": True,
@@ -71,6 +83,7 @@ def derivation_payload(formula: str, declarations: str, wrt: str, kind: str, bou
             for d in result.derivatives
         ],
         "check": {"passed": worst <= CHECK_TOLERANCE, "largest_relative_error": worst, "tolerance": CHECK_TOLERANCE},
+        "code": exported,
         "pictures": [
             {"wrt": var, "stage": stage, "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()}
             for var, stage, svg in pictures
@@ -126,10 +139,10 @@ def _bounded(args: tuple, timeout: float) -> dict[str, Any]:
 
 
 def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """The Flask application: GET / (the page) and GET /api/derive?f=&decl=&wrt=&kind=, which
+    """The Flask application: GET / (the page) and GET /api/derive?f=&decl=&wrt=&kind=&code=, which
     answers {"ok": true, ...} or {"ok": false, "error": message} (status 200: the browser logs
     no error for a formula that is wrong), and 400 or 413 for a request without a formula, with
-    an unknown kind or beyond the length bound."""
+    an unknown kind or backend (`code`, default numpy) or beyond the length bound."""
     if flask is None:
         raise TnetError("the web page needs Flask: pip install 'tnet-calculus[web]' (or pip install flask)")
     bounds = bounds or Bounds()
@@ -142,6 +155,7 @@ def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -
     def api() -> Any:
         q = flask.request.args
         formula, decl, wrt, kind = q.get("f", ""), q.get("decl", ""), q.get("wrt", ""), q.get("kind", "gradient")
+        backend = q.get("code", "numpy")
         for what, text in (("formula", formula), ("declarations", decl), ("variables", wrt)):
             if len(text) > bounds.max_text:
                 message = too_long(what, len(text), bounds.max_text)
@@ -150,7 +164,10 @@ def create_app(bounds: Bounds | None = None, timeout: float = DEFAULT_TIMEOUT) -
             return flask.jsonify({"ok": False, "error": "type a formula, e.g. x'*A*x"}), 400
         if kind not in KINDS:
             return flask.jsonify({"ok": False, "error": f"unknown kind {kind!r} ({', '.join(KINDS)})"}), 400
-        payload = _bounded((formula, decl, wrt, kind, bounds), timeout)
+        if backend not in BACKENDS:
+            message = f"unknown backend {backend!r} for the code ({', '.join(BACKENDS)})"
+            return flask.jsonify({"ok": False, "error": message}), 400
+        payload = _bounded((formula, decl, wrt, kind, bounds, backend), timeout)
         return flask.jsonify(payload)  # a formula that cannot be derived is an answer too: {"ok": false}
 
     app.add_url_rule("/", "page", page, methods=["GET"])

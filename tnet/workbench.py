@@ -9,14 +9,15 @@ by the caller (the web server runs each request in a worker process it can stop)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .compiler import BACKENDS, export
 from .diff import grad, hessian, jacobian
-from .errors import LimitError, TnetError
+from .errors import CompileError, LimitError, TnetError
 from .evaluate import evaluate
 from .expr import Expr, Sum, Variable, walk
 from .network import Network
@@ -27,6 +28,7 @@ from .render import derivation, pipe, to_dot
 
 __all__ = [
     "KINDS",
+    "BACKENDS",
     "Bounds",
     "Derivative",
     "LimitError",
@@ -34,6 +36,8 @@ __all__ = [
     "derive",
     "numeric_check",
     "check_all",
+    "code",
+    "code_sizes",
     "drawings",
     "random_values",
     "stage_graphs",
@@ -238,3 +242,39 @@ def stage_graphs(result: Result) -> list[tuple[str, str, Any]]:
 def drawings(result: Result) -> list[tuple[str, str, str]]:
     """`stage_graphs` as SVG text (needs the Graphviz dot program)."""
     return [(var, stage, pipe(graph, "svg").decode("utf-8")) for var, stage, graph in stage_graphs(result)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the exported code
+# ---------------------------------------------------------------------------------------------
+def code_sizes(result: Result, given: Mapping[str, int] | None = None, seed: int = 0) -> dict[str, int]:
+    """A size for every size name of the formula: the one `given`, else the one the numeric
+    check's random values use (`random_values` with this seed). Raises CompileError for a name
+    the formula does not have or a size below 1."""
+    names = {s for v in result.formula.variables.values() for s in v.shape if isinstance(s, str)}
+    for name, size in (given or {}).items():
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise CompileError(f"the formula has no size {name!r}; its sizes are: {known}")
+        if size < 1:
+            raise CompileError(f"size {name!r} must be at least 1, got {size}")
+    values = random_values(result.formula, seed)
+    sizes: dict[str, int] = {}
+    for name, v in result.formula.variables.items():
+        for s, n in zip(v.shape, values[name].shape):
+            if isinstance(s, str):
+                sizes[s] = int((given or {}).get(s, n))
+    return dict(sorted(sizes.items()))
+
+
+def code(result: Result, backend: str = "numpy", sizes: Mapping[str, int] | None = None) -> str:
+    """The standalone Python source (`tnet.compiler.export`) of one function computing every
+    derivative of the result, in order, for `backend` and these sizes (`code_sizes`). Its
+    parameters are the formula's variables that the derivatives use, by name."""
+    if backend not in BACKENDS:
+        raise CompileError(f"unknown backend {backend!r}; the backends are: {', '.join(BACKENDS)}")
+    kinds = {d.kind for d in result.derivatives}
+    name = "_".join([kinds.pop() if len(kinds) == 1 else "derivatives", *(d.wrt for d in result.derivatives)])
+    if not name.isidentifier():
+        name = "derivatives"
+    return export([d.expr for d in result.derivatives], backend, sizes=dict(sizes or {}), name=name)

@@ -19,6 +19,7 @@ use."""
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -40,6 +41,10 @@ Shape = tuple[int, ...]
 #: networks of up to this many operands look for operand pairs already computed elsewhere (the
 #: search tries every ordered pair, again after each hit)
 _REUSE_LIMIT = 16
+
+#: names the generated code uses besides its values: the backends' modules (as imported), the
+#: torch prologue's `new`, and Python's builtins; a variable of one of these names is renamed
+RESERVED = frozenset({"np", "jnp", "jax", "torch", "da", "dask", "new", *dir(builtins)})
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,13 @@ class _Builder:
     def identifier(self, name: str) -> str:
         """A Python identifier for a variable's name, distinct from every other value's name."""
         ident = re.sub(r"\W", "_", name)
-        if not ident or ident[0].isdigit() or keyword.iskeyword(ident) or re.fullmatch(r"t\d+|_\w*", ident):
+        if (
+            not ident
+            or ident[0].isdigit()
+            or keyword.iskeyword(ident)
+            or ident in RESERVED
+            or re.fullmatch(r"t\d+|_\w*", ident)
+        ):
             ident = "v_" + ident
         while ident in self.shape_of:
             ident += "_"
