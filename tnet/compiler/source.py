@@ -32,7 +32,8 @@ def write_source(program: Program, backend: Backend, name: str = "compiled", doc
         lines += ["", backend.helpers[helper], ""]
     lines += ["", f"def {name}({', '.join(params)}):"]
     shapes = ", ".join(f"{op.out} {_shape(op.shape)}" for op in inputs)
-    lines.append(f'    """inputs: {shapes or "none"}; returns {len(program.outputs)} arrays"""')
+    count = len(program.outputs)
+    lines.append(f'    """inputs: {shapes or "none"}; returns {count} array{"" if count == 1 else "s"}"""')
     return "\n".join(lines + body) + "\n"
 
 
