@@ -128,7 +128,7 @@ class NumpyBackend(Backend):
         return f"{a} @ {b}"
 
     def literal(self, array: np.ndarray) -> str:
-        return f"np.array({array.tolist()!r}, dtype=np.{array.dtype.name})"
+        return f"np.array({_python(array.tolist())}, dtype=np.{array.dtype.name})"
 
     def ones(self, shape: tuple[int, ...]) -> str:  # a read-only view with zero strides: no memory
         return f"np.broadcast_to(1.0, {shape!r})"
@@ -174,6 +174,17 @@ class NumpyBackend(Backend):
         (the source is then not standalone, and says so)."""
         needed.add(custom_name(fn))
         return f"{custom_name(fn)}({x})"
+
+
+def _python(value: Any) -> str:
+    """Python source for a nested list of numbers, inf and nan included (as np.inf, np.nan)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_python(v) for v in value) + "]"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "np.nan" if np.isnan(value) else ("np.inf" if value > 0 else "-np.inf")
+    if isinstance(value, complex) and not np.isfinite(value):
+        return f"complex({_python(value.real)}, {_python(value.imag)})"
+    return repr(value)
 
 
 def _weak_number(c: Any) -> str:
