@@ -15,6 +15,7 @@ from . import evaluate as _evaluate
 from .compiler import (
     Compiled,
     compile,  # noqa: A004 - tnet.compile, as the issue names it; Python's is builtins.compile
+    evaluate,
 )
 from .diff import backprop, differential, grad, gradient_of_differential, hessian, jacobian
 from .elementwise import clip, maximum, minimum, where
@@ -31,7 +32,7 @@ from .errors import (
     ShapeError,
     TnetError,
 )
-from .evaluate import contraction_path, evaluate
+from .evaluate import contraction_path
 from .expr import Apply, Call, Constant, Delta, Differential, Expr, Ones, Sum, Variable, Zero
 from .functions import Function, PowerFunction, apply, call
 from .indexing import concatenate, flatten, index, kron_matrix, one_hot, reshape, stack, take

@@ -299,7 +299,7 @@ class Expr:
         return _layer("network").as_terms(self)
 
     def evaluate(self, bindings: Mapping[Any, Any] | None = None) -> np.ndarray:
-        return _layer("evaluate").evaluate(self, bindings or {})
+        return _layer("compiler").evaluate(self, bindings or {})
 
     def to_einsum(self) -> str:
         return _layer("network").to_einsum(self)

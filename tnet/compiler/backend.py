@@ -90,6 +90,8 @@ class Backend:
         uses to `needed`."""
         p = dict(op.params)
         kind = op.kind
+        if p.get("dtype") is not None or p.get("promote") or p.get("checked") or kind in ("sum_dtype", "astype"):
+            return self.typed_expression(op, args, needed)
         if kind == "literal":
             return self.literal(p["array"])
         if kind == "delta":
@@ -127,6 +129,11 @@ class Backend:
         if kind == "broadcast":
             return self.broadcast(args[0], p["shape"])
         raise CompileError(f"the {self.name} backend cannot write the operation {kind!r}")  # pragma: no cover
+
+    def typed_expression(self, op: Op, args: Sequence[str], needed: set[str]) -> str:
+        """An operation of a program that follows the interpreter's dtype policy (`program.Op`):
+        only the numpy backend, which `tnet.evaluate` runs, writes them."""
+        raise CompileError(f"the {self.name} backend does not follow tnet.evaluate's dtype policy")  # pragma: no cover
 
     def apply(self, fn: Any, x: str, needed: set[str]) -> str:
         if isinstance(fn, PowerFunction):

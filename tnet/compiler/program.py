@@ -31,7 +31,7 @@ import numpy as np
 
 from ..contract import Plan, _pair_kernel, plan_contraction
 from ..errors import CompileError, ShapeError
-from ..evaluate import _prepare
+from ..evaluate import _fixed_edge_mismatch, _prepare, _term_mismatch
 from ..expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from ..functions import Function
 from ..network import Network, einsum_letters
@@ -57,6 +57,14 @@ class Op:
       transpose (perm), reshape (shape), sum (axes), diagonal (einsum sub-lists in, out),
       matmul (), mul (), rowdot (), einsum (spec: the whole step, for einsum backends),
       broadcast (shape), full (value, shape: an array of one value, e.g. an empty product).
+
+    With the evaluation's dtype given (`build_program(..., dtype=)`, what `tnet.evaluate` runs),
+    the program follows the interpreter's dtype policy: delta, ones and zeros take a dtype
+    param, a combine has promote=True (numpy.sum's dtype: a sum of bools counts), and a
+    contraction that sums casts its operands and result to `sum_dtype` (the array made by
+    sum_dtype (), an arg of astype ()), and an apply has checked=True (the function's argument
+    checked as its own value checks it: real_only functions refuse complex arrays, the inverse
+    of a singular matrix is NaN).
     """
 
     out: str
@@ -112,8 +120,11 @@ class _Miss(Exception):  # noqa: N818 - control flow inside this module, never r
 class _Builder:
     """Emits ops with value numbering; `value[e]` is the name holding expression e."""
 
-    def __init__(self, sizes: Mapping[str, int], lowering: str, plan_options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, sizes: Mapping[str, int], lowering: str, plan_options: Mapping[str, Any], dtype: np.dtype | None = None
+    ) -> None:
         self.sizes = sizes
+        self.dtype = dtype  # the evaluation's dtype: the interpreter's dtype policy (None: compile's)
         self.plan_options = plan_options
         self.lowering = lowering  # "kernels" (matmul and friends) or "einsum"
         self.steps: list[Op] = []
@@ -165,6 +176,10 @@ class _Builder:
     def shape(self, e: Expr) -> Shape:
         return resolve(e.shape, self.sizes, e.label)
 
+    def typed(self) -> dict[str, Any]:
+        """The dtype param of the arrays the program makes (none without the evaluation's dtype)."""
+        return {} if self.dtype is None else {"dtype": self.dtype}
+
 
 @singledispatch
 def _lower(e: Expr, b: _Builder) -> str:
@@ -176,7 +191,8 @@ def _lower(e: Expr, b: _Builder) -> str:
 def _(e: Variable, b: _Builder) -> str:
     shape = b.shape(e)  # a differential dX is an input like any other variable
     b.inputs[e.name] = shape
-    return b.emit("input", (), shape, out=b.identifier(e.name), name=e.name)
+    # keyed by the Variable itself: two variables of one name are two inputs
+    return b.emit("input", (), shape, out=b.identifier(e.name), name=e.name, var=e)
 
 
 @_lower.register
@@ -187,19 +203,19 @@ def _(e: Constant, b: _Builder) -> str:
 @_lower.register
 def _(e: Delta, b: _Builder) -> str:
     shape = b.shape(e)
-    return b.emit("delta", (), shape, n=shape[0], order=e.order)
+    return b.emit("delta", (), shape, n=shape[0], order=e.order, **b.typed())
 
 
 @_lower.register
 def _(e: Ones, b: _Builder) -> str:
     shape = b.shape(e)
-    return b.emit("ones", (), shape, shape=shape)
+    return b.emit("ones", (), shape, shape=shape, **b.typed())
 
 
 @_lower.register
 def _(e: Zero, b: _Builder) -> str:
     shape = b.shape(e)
-    return b.emit("zeros", (), shape, shape=shape)
+    return b.emit("zeros", (), shape, shape=shape, **b.typed())
 
 
 @_lower.register
@@ -210,7 +226,13 @@ def _(e: Hole, b: _Builder) -> str:
 @_lower.register
 def _(e: Sum, b: _Builder) -> str:
     args = [b.value[t] for _, t in e.terms_]
-    return b.emit("combine", args, b.shape(e), coefs=tuple(c for c, _ in e.terms_))
+    shape = b.shape(e)
+    for k, (arg, (_, t)) in enumerate(zip(args, e.terms_)):
+        if b.shape_of[arg] != shape:
+            raise ShapeError(_term_mismatch(e, k, t, b.shape_of[arg], shape))
+    if b.dtype is not None:
+        return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_), promote=True)
+    return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_))
 
 
 @_lower.register
@@ -220,6 +242,8 @@ def _(e: Apply, b: _Builder) -> str:
     if order != tuple(range(e.arg.ndim)):
         shape = b.shape_of[arg]
         arg = b.emit("transpose", [arg], tuple(shape[a] for a in order), perm=order)
+    if b.dtype is not None:
+        return b.emit("apply", [arg], b.shape(e), fn=e.fn, checked=True)
     return b.emit("apply", [arg], b.shape(e), fn=e.fn)
 
 
@@ -237,6 +261,10 @@ def _(net: Network, b: _Builder) -> str:
     owner: dict[Hashable, tuple[int, int]] = {}
     for k, (name, leg) in enumerate(zip(names, prep.legs)):
         for axis, (edge, got) in enumerate(zip(leg, b.shape_of[name])):
+            want = prep.sizes[edge]
+            if isinstance(want, int) and got != want:  # a size name bound to another size than it was built with
+                shapes = [np.broadcast_to(0, b.shape_of[n]) for n in names]  # the message reads shapes only
+                raise ShapeError(_fixed_edge_mismatch(prep, shapes, edge, want))
             known = sizes.setdefault(edge, got)
             owner.setdefault(edge, (k, axis))
             if known != got:
@@ -249,10 +277,14 @@ def _(net: Network, b: _Builder) -> str:
     if not names:  # only Ones and Deltas, all folded away: a constant
         return b.emit("full", (), out_shape, value=prep.coef, shape=out_shape)
     legs = [tuple(leg) for leg in prep.legs]
-    if b.lowering == "kernels" and len(names) <= _REUSE_LIMIT:
+    if b.lowering == "kernels" and len(names) <= _REUSE_LIMIT and b.dtype is None:
         names, legs = _reuse_computed_pairs(b, names, legs, prep.contracted_output, sizes)
     plan = plan_contraction(legs, prep.contracted_output, sizes, **b.plan_options)
     b.plans.append((_describe(prep), plan))
+    promoted = None  # as contract.execute: a bool or small-integer network that sums, sums as numpy.sum
+    if b.dtype is not None and any(step.summed for step in plan.steps):
+        promoted = b.emit("sum_dtype", names, ())
+        names = [b.emit("astype", [n, promoted], b.shape_of[n]) for n in names]
     current: dict[int, str] = dict(enumerate(names))
     for step in plan.steps:
         args = [current[i] for i in step.operands]
@@ -267,6 +299,8 @@ def _(net: Network, b: _Builder) -> str:
     if plan.output_perm is not None:
         shape = b.shape_of[result]
         result = b.emit("transpose", [result], tuple(shape[a] for a in plan.output_perm), perm=plan.output_perm)
+    if promoted is not None:
+        result = b.emit("astype", [result, promoted], b.shape_of[result])
     if prep.coef != 1:
         result = b.emit("scale", [result], b.shape_of[result], c=prep.coef)
     if prep.broadcast:
@@ -395,17 +429,22 @@ def build_program(
     sizes: Mapping[str, int],
     lowering: str = "kernels",
     plan_options: Mapping[str, Any] | None = None,
+    dtype: np.dtype | None = None,
 ) -> Program:
     """The program computing every root; `sizes` fixes each size name the roots use.
 
     `lowering` is "kernels" (contraction steps as transpose / reshape / matmul, what
     `tnet.evaluate` runs) or "einsum" (each contraction step as one einsum call). `plan_options`
-    are passed to `contract.plan_contraction` (e.g. a planner's keywords)."""
-    b = _Builder(sizes, lowering, plan_options or {})
+    are passed to `contract.plan_contraction` (e.g. a planner's keywords). `dtype`, the
+    evaluation's dtype (`evaluate.Bindings.dtype`), makes the program follow the interpreter's
+    dtype policy (see `Op`)."""
+    b = _Builder(sizes, lowering, plan_options or {}, dtype)
     for e in walk(roots):
         b.value[e] = _lower(e, b)
     outputs = [b.value[r] for r in roots]
-    steps = _factor_common_products(_implicit_broadcasts(b.steps, set(outputs)), set(outputs), len(b.steps))
+    steps = _implicit_broadcasts(b.steps, set(outputs))
+    if dtype is None:  # the interpreter sums each term as it is: no factoring when mirroring it
+        steps = _factor_common_products(steps, set(outputs), len(b.steps))
     steps = _live_steps(steps, outputs)
     return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
 
