@@ -327,17 +327,7 @@ class Evaluator:
             memo[e] = rule(e, self)
             for child in done:
                 del memo[child]
-        # results are the caller's to modify: no read-only views (broadcasts, constants) escape,
-        # and no result is, or is a view of, an array the caller bound
-        # and no two results share memory (a root listed twice, or two roots of one value)
-        owned = {id(_buffer_owner(a)) for a in self.bind.arrays.values()}
-        results = []
-        for v in (memo[r] for r in roots):
-            if not v.flags.writeable or id(_buffer_owner(v)) in owned:
-                v = np.array(v)
-            owned.add(id(_buffer_owner(v)))
-            results.append(v)
-        return results
+        return unaliased([memo[r] for r in roots], list(self.bind.arrays.values()))
 
     def value(self, e: Expr) -> np.ndarray:
         v = self.memo.get(e)
@@ -347,6 +337,20 @@ class Evaluator:
                     self.memo[sub] = _value_of(sub, self)
             v = self.memo[e]
         return v
+
+
+def unaliased(values: list[np.ndarray], inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The results, each the caller's to modify: copied where one is read-only (a broadcast, a
+    constant), is (a view of) an input, or shares memory with an earlier result (a root listed
+    twice, or two roots of one value)."""
+    owned = {id(_buffer_owner(a)) for a in inputs}
+    out = []
+    for v in values:
+        if not v.flags.writeable or id(_buffer_owner(v)) in owned:
+            v = np.array(v)
+        owned.add(id(_buffer_owner(v)))
+        out.append(v)
+    return out
 
 
 def _buffer_owner(a: np.ndarray) -> object:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import itertools
 import string
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from .errors import AxisError, ShapeError
-from .expr import Delta, Expr, Ones, Size, Sum, Zero, _intern, _where, edge_sizes, unify_sizes
+from .expr import Delta, Expr, Ones, Shape, Size, Sum, Zero, _intern, _where, edge_sizes, unify_sizes
 
 
 class Network(Expr):
@@ -188,24 +188,13 @@ def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
     for c, t in terms:
         if shape is None:
             shape = t.shape
-        elif len(t.shape) != len(shape) or any(
-            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, t.shape)
-        ):
-            raise ShapeError(f"cannot add tensors of shapes {shape} and {t.shape}")
-        stack = [(c, t)]
-        while stack:
-            c, t = stack.pop()
-            if c == 0 or isinstance(t, Zero):
-                continue
-            if isinstance(t, Sum):
-                stack.extend((c * tc, tt) for tc, tt in reversed(t.terms_))
-                continue
-            if isinstance(t, Network) and t.coef != 1:
-                c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
-            if t in merged:
-                merged[t][0] += c
+        else:
+            _check_addable(shape, t.shape)
+        for flat_c, flat_t in _flat_terms(c, t):
+            if flat_t in merged:
+                merged[flat_t][0] += flat_c
             else:
-                merged[t] = [c, t]
+                merged[flat_t] = [flat_c, flat_t]
     if shape is None:
         raise ShapeError("linear_combination needs at least one term")
     kept = [(c, t) for c, t in merged.values() if c != 0]
@@ -216,18 +205,19 @@ def linear_combination(terms: Sequence[tuple[Any, Expr]]) -> Expr:
     return Sum(kept)
 
 
-def _extend_sum(base: Sum, more: Sequence[tuple[Any, Expr]]) -> Expr | None:
-    """base + the terms `more`, flattened and merged as `linear_combination` does, when every
-    term of base stays (None otherwise: the general path handles a cancellation)."""
-    fresh: dict[Expr, list[Any]] = {}
-    bumped: dict[int, Any] = {}
-    stack = list(reversed(more))
+def _check_addable(shape: Shape, other: Shape) -> None:
+    if len(other) != len(shape) or any(
+        isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(shape, other)
+    ):
+        raise ShapeError(f"cannot add tensors of shapes {shape} and {other}")
+
+
+def _flat_terms(c: Any, t: Expr) -> Iterator[tuple[Any, Expr]]:
+    """c * t as (coefficient, term) pairs in the Sum normal form, in order: nested Sums
+    flattened, zero terms dropped, a network's coefficient moved onto its term."""
+    stack = [(c, t)]
     while stack:
         c, t = stack.pop()
-        if len(t.shape) != base.ndim or any(
-            isinstance(a, int) and isinstance(b, int) and a != b for a, b in zip(base.shape, t.shape)
-        ):
-            raise ShapeError(f"cannot add tensors of shapes {base.shape} and {t.shape}")
         if c == 0 or isinstance(t, Zero):
             continue
         if isinstance(t, Sum):
@@ -235,13 +225,24 @@ def _extend_sum(base: Sum, more: Sequence[tuple[Any, Expr]]) -> Expr | None:
             continue
         if isinstance(t, Network) and t.coef != 1:
             c, t = c * t.coef, Network(t.nodes, t.legs, t.output, None, 1.0)
-        k = base.position(t)
-        if k is not None:
-            bumped[k] = bumped.get(k, base.terms_[k][0]) + c
-        elif t in fresh:
-            fresh[t][0] += c
-        else:
-            fresh[t] = [c, t]
+        yield c, t
+
+
+def _extend_sum(base: Sum, more: Sequence[tuple[Any, Expr]]) -> Expr | None:
+    """base + the terms `more`, flattened and merged as `linear_combination` does, when every
+    term of base stays (None otherwise: the general path handles a cancellation)."""
+    fresh: dict[Expr, list[Any]] = {}
+    bumped: dict[int, Any] = {}
+    for c, t in more:
+        _check_addable(base.shape, t.shape)
+        for flat_c, flat_t in _flat_terms(c, t):
+            k = base.position(flat_t)
+            if k is not None:
+                bumped[k] = bumped.get(k, base.terms_[k][0]) + flat_c
+            elif flat_t in fresh:
+                fresh[flat_t][0] += flat_c
+            else:
+                fresh[flat_t] = [flat_c, flat_t]
     if any(c == 0 for c in bumped.values()):
         return None
     appended = [(c, t) for c, t in fresh.values() if c != 0]

@@ -20,8 +20,7 @@ from typing import Any, overload
 import numpy as np
 
 from ..errors import BindingError, CompileError
-from ..evaluate import Bindings, PathReport
-from ..evaluate import _buffer_owner as buffer_owner
+from ..evaluate import Bindings, PathReport, unaliased
 from ..evaluate import _program as interpreter_program
 from ..expr import Apply, Call, Expr, Variable, walk
 from ..functions import PowerFunction
@@ -367,21 +366,8 @@ def evaluate(
         while len(runs.by_sizes) > SPECIALIZATIONS:
             runs.by_sizes.popitem(last=False)
     args = [bind.arrays[v] for v in spec.inputs]
-    values = _unaliased(_run_numpy(spec, args), args)
+    values = unaliased(_run_numpy(spec, args), args)
     return values[0] if isinstance(e_or_list, Expr) else values
-
-
-def _unaliased(values: list[np.ndarray], inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """The results, copied where one is (a view of) an input or of an earlier result (a root
-    listed twice), as the interpreter returns them: each the caller's to modify."""
-    owned = {id(buffer_owner(a)) for a in inputs}
-    out = []
-    for v in values:
-        if id(buffer_owner(v)) in owned:
-            v = np.array(v)
-        owned.add(id(buffer_owner(v)))
-        out.append(v)
-    return out
 
 
 def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is builtins.compile
