@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 # The tests import the installed tnet (`make` installs it with `pip install -e .`), never the
@@ -62,3 +66,36 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=500, deadline=None, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def run_without_tnet(tmp_path: Path) -> Callable[[str, str, Mapping[str, np.ndarray], Sequence[str]], list[np.ndarray]]:
+    """run(source, function, arrays, params): the exported `source` saved as a module and its
+    `function` called on `arrays[p] for p in params`, in a fresh interpreter that sees numpy and
+    nothing else (-I: no PYTHONPATH or user site; -S: no site-packages, where tnet is
+    installed; numpy through a folder of links to it alone). The results, in order."""
+
+    def run(source: str, function: str, arrays: Mapping[str, np.ndarray], params: Sequence[str]) -> list[np.ndarray]:
+        (tmp_path / "exported.py").write_text(source)
+        np.savez(tmp_path / "env.npz", **arrays)
+        site = Path(np.__file__).parent.parent
+        script = (
+            f"import os, sys, tempfile\nsys.path[:0] = [{str(tmp_path)!r}]\n"
+            "only = tempfile.mkdtemp()\n"
+            f"for name in os.listdir({str(site)!r}):\n"
+            "    if name.startswith('numpy'):\n"
+            f"        os.symlink(os.path.join({str(site)!r}, name), os.path.join(only, name))\n"
+            "sys.path.append(only)\n"
+            "import numpy as np\n"
+            "assert 'tnet' not in sys.modules\n"
+            f"from exported import {function}\n"
+            "env = np.load('env.npz')\n"
+            f"out = {function}(*[env[k] for k in {list(params)!r}])\n"
+            "np.savez('out.npz', *out)\n"
+            "import importlib.util; assert importlib.util.find_spec('tnet') is None\n"
+        )
+        subprocess.run([sys.executable, "-I", "-S", "-c", script], cwd=tmp_path, check=True, timeout=120)
+        got = np.load(tmp_path / "out.npz")
+        return [got[f"arr_{k}"] for k in range(len(got.files))]
+
+    return run

@@ -165,7 +165,7 @@ def _expected(values: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [2 * A.T @ (A @ x - b), 2 * np.outer(A @ x - b, x)]
 
 
-def test_numpy_code_runs_without_tnet_and_matches(tmp_path):
+def test_numpy_code_runs_without_tnet_and_matches(run_without_tnet):
     f = parse_formula(FORMULA)
     names = {s for v in f.variables.values() for s in v.shape if isinstance(s, str)}
     assert names == {"m", "n"}
@@ -177,41 +177,11 @@ def test_numpy_code_runs_without_tnet_and_matches(tmp_path):
     params = [a.arg for a in next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)).args.args]
     assert set(params) <= set(f.variables)  # the parameters are the formula's variable names
     values = _values(sizes)
-    (tmp_path / "exported.py").write_text(source)
-    np.savez(tmp_path / "env.npz", **values)
-    script = (
-        "import sys, numpy as np\n"
-        f"from exported import {function}\n"
-        "env = np.load('env.npz')\n"
-        f"out = {function}(*[env[k] for k in {params!r}])\n"
-        "np.savez('out.npz', *out)\n"
-        "import importlib.util; assert importlib.util.find_spec('tnet') is None\n"
-    )
-    subprocess.run(
-        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(tmp_path)!r}]\n" + _numpy_only(script)],
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    got = np.load(tmp_path / "out.npz")
+    got = run_without_tnet(source, function, values, params)
     gradients = [tnet.grad(f.expr, f.variables[name]) for name in ("x", "A")]
     for k, (want, by_numpy) in enumerate(zip(tnet.evaluate(gradients, values), _expected(values))):
-        np.testing.assert_allclose(got[f"arr_{k}"], want, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(got[f"arr_{k}"], by_numpy, rtol=1e-12, atol=1e-12)
-
-
-def _numpy_only(script: str) -> str:
-    """The script, with a sys.path holding numpy's site-packages through a folder of links to
-    numpy alone (as tests/test_compile.py does), so that tnet cannot be imported."""
-    site = Path(np.__file__).parent.parent
-    return (
-        "import os, tempfile\n"
-        "only = tempfile.mkdtemp()\n"
-        f"for name in os.listdir({str(site)!r}):\n"
-        "    if name.startswith('numpy'):\n"
-        f"        os.symlink(os.path.join({str(site)!r}, name), os.path.join(only, name))\n"
-        "sys.path.append(only)\n" + script
-    )
+        np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got[k], by_numpy, rtol=1e-12, atol=1e-12)
 
 
 def test_default_sizes_are_those_of_the_check():
