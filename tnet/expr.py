@@ -776,8 +776,32 @@ def mark_derived(results: Iterable[Expr], sources: Iterable[Expr]) -> None:
     frozen = frozenset(origin)
     with _LOCK:
         for r in results:
-            if not frozen <= r.derived_from:
-                object.__setattr__(r, "derived_from", r.derived_from | frozen)
+            _add_derived(r, frozen)
+
+
+def mark_each_derived(pairs: Sequence[tuple[Expr, Expr]]) -> None:
+    """mark_derived(result, [source]) for each (result, source) pair, with one walk over all
+    the sources (a list of gradients shares most of its graph: a walk per source would be
+    quadratic in its depth)."""
+    sources = [s for _, s in pairs]
+    contained: dict[Expr, frozenset[Variable]] = {}
+    for e in walk(sources):
+        if isinstance(e, Variable):
+            contained[e] = frozenset((e,))
+            continue
+        acc: frozenset[Variable] = frozenset()
+        for c in e.children:
+            if not contained[c] <= acc:
+                acc = acc | contained[c]
+        contained[e] = acc
+    with _LOCK:
+        for r, s in pairs:
+            _add_derived(r, contained[s] | s.derived_from)
+
+
+def _add_derived(r: Expr, origin: frozenset[Variable]) -> None:
+    if not origin <= r.derived_from:
+        object.__setattr__(r, "derived_from", r.derived_from | origin)
 
 
 def walk(roots: Iterable[Expr], within: Callable[[Expr], bool] | None = None) -> list[Expr]:

@@ -24,7 +24,7 @@ from typing import Any, overload
 import networkx as nx
 from networkx.algorithms.isomorphism import GraphMatcher
 
-from .expr import Apply, Call, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_derived, walk
+from .expr import Apply, Call, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_each_derived, walk
 from .functions import PowerFunction, apply
 from .library import LOG_FN, LOG_SOFTMAX_FN, SOFTMAX_FN
 from .network import Network, combine, linear_combination, make_network, tidy_network
@@ -357,7 +357,5 @@ def simplify(e: Expr | Sequence[Expr]) -> Expr | list[Expr]:
     single = isinstance(e, Expr)
     roots = [e] if isinstance(e, Expr) else list(e)
     out = Simplifier(roots).run(roots)
-    for r, o in zip(roots, out):
-        if o is not r:
-            mark_derived([o], [r])
+    mark_each_derived([(o, r) for r, o in zip(roots, out) if o is not r])
     return out[0] if single else out
