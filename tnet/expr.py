@@ -116,27 +116,35 @@ def unify_sizes(a: Size, b: Size, what: str | Callable[[], str]) -> Size:
     raise ShapeError(f"size mismatch: {what if isinstance(what, str) else what()} ({a} vs {b})")
 
 
-def edge_sizes(
-    operands: Sequence[Any], labels: Sequence[Sequence[Any]], what: str = "operand"
-) -> tuple[dict[Any, Size], dict[Any, tuple[Any, int]]]:
+def edge_sizes(operands: Sequence[Any], labels: Sequence[Sequence[Any]], what: str = "operand") -> dict[Any, Size]:
     """The size of every edge (label) that the operands' axes lie on, checked: one label list
     per operand, one label per axis, and legs on one edge of one size (an int beats a size
-    name). Also gives, for each edge, the first (operand, axis) on it."""
+    name). `first_leg` names, for an error message, the first (operand, axis) on an edge."""
     if len(operands) != len(labels):
         raise ShapeError(f"{len(operands)} {what}s but {len(labels)} label lists")
-    size_of: dict[Any, Size] = {}
-    owner: dict[Any, tuple[Any, int]] = {}
     for k, (op, lab) in enumerate(zip(operands, labels)):
         if not isinstance(op, Expr):
             raise TypeError(f"{what} {k} is not a tnet expression: {op!r}")
-        if len(lab) != op.ndim:
+        if len(lab) != len(op.shape):
             raise AxisError(f"{what} {k} ({op.label}) has {op.ndim} axes but {len(lab)} indices were given")
-        for axis, (label, size) in enumerate(zip(lab, op.shape)):
-            if label not in size_of:
-                size_of[label], owner[label] = size, (op, axis)
-            elif size_of[label] != size:
-                size_of[label] = unify_sizes(size_of[label], size, partial(_shared, owner[label], (op, axis)))
-    return size_of, owner
+    legs = [(label, size) for op, lab in zip(operands, labels) for label, size in zip(lab, op.shape)]
+    size_of: dict[Any, Size] = dict(legs)  # keys in the order the legs first meet them
+    if len(size_of) == len(set(legs)):
+        return size_of  # every edge has legs of one size
+    size_of.clear()
+    for k, (label, size) in enumerate(legs):
+        known = size_of.setdefault(label, size)
+        if known != size:
+            size_of[label] = unify_sizes(known, size, partial(_shared, operands, labels, label, k))
+    return size_of
+
+
+def first_leg(operands: Sequence[Any], labels: Sequence[Sequence[Any]], label: Any) -> tuple[Expr, int]:
+    """The first (operand, axis) whose axis lies on edge `label`."""
+    for op, lab in zip(operands, labels):
+        if label in lab:
+            return op, list(lab).index(label)
+    raise AxisError(f"no operand has an axis on edge {label!r}")
 
 
 def _where(owner: tuple[Expr, int]) -> str:
@@ -144,8 +152,14 @@ def _where(owner: tuple[Expr, int]) -> str:
     return f"{node.label} axis {axis}"
 
 
-def _shared(first: tuple[Expr, int], here: tuple[Expr, int]) -> str:
-    return f"{_where(first)} and {_where(here)} share an edge"
+def _shared(operands: Sequence[Any], labels: Sequence[Sequence[Any]], label: Any, leg: int) -> str:
+    """Where two legs of different sizes meet on edge `label`, `leg` counting the legs of all
+    operands in order."""
+    for op, lab in zip(operands, labels):
+        if leg < len(lab):
+            return f"{_where(first_leg(operands, labels, label))} and {_where((op, leg))} share an edge"
+        leg -= len(lab)
+    raise AxisError(f"no leg {leg} on edge {label!r}")
 
 
 class Expr:

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from .errors import AxisError, ShapeError
-from .expr import Delta, Expr, Ones, Shape, Size, Sum, Zero, _intern, _where, edge_sizes, unify_sizes
+from .expr import Delta, Expr, Ones, Shape, Size, Sum, Zero, _intern, _where, edge_sizes, first_leg, unify_sizes
 
 
 class Network(Expr):
@@ -53,8 +53,8 @@ class Network(Expr):
         coef: float | complex = 1.0,
     ) -> Network:
         nodes = tuple(nodes)
-        legs = [tuple(leg) for leg in legs]
-        known, owner = edge_sizes(nodes, legs, "node")
+        leg_tuples = [tuple(leg) for leg in legs]
+        known = edge_sizes(nodes, leg_tuples, "node")
         output = tuple(output)
         if len(set(output)) != len(output):
             raise AxisError(f"an edge appears twice in the output {output!r}; use a Delta node for a diagonal")
@@ -65,20 +65,27 @@ class Network(Expr):
                 raise ShapeError(f"output edge {edge!r} is on no node")
         if sizes:
             for edge, size in sizes.items():
-                if edge in known:
-                    known[edge] = unify_sizes(known[edge], size, partial(_edge_owner, edge, owner[edge]))
-        # canonical renumbering
-        rename: dict[Any, int] = {}
-        for leg in legs:
-            for edge in leg:
-                if edge not in rename:
-                    rename[edge] = len(rename)
-        canon_legs = tuple(tuple(rename[e] for e in leg) for leg in legs)
-        canon_out = tuple(rename[e] for e in output)
-        by_new: list[Size] = [0] * len(rename)
-        for edge, new in rename.items():
-            by_new[new] = known[edge]
-        canon_sizes = tuple(by_new)
+                if edge in known and known[edge] != size:
+                    known[edge] = unify_sizes(known[edge], size, partial(_edge_owner, edge, nodes, leg_tuples))
+        return cls._checked(nodes, leg_tuples, output, known, coef)
+
+    @classmethod
+    def _checked(
+        cls,
+        nodes: tuple[Expr, ...],
+        legs: Sequence[tuple[Hashable, ...]],
+        output: Sequence[Hashable],
+        known: Mapping[Hashable, Size],
+        coef: float | complex,
+    ) -> Network:
+        """The network of arguments already checked: `known` gives the size of every edge on a
+        leg (and of no other), keyed in the order in which the legs first meet the edges."""
+        # canonical renumbering: edges numbered in the order the legs first meet them
+        rename = {edge: k for k, edge in enumerate(known)}
+        number = rename.__getitem__
+        canon_legs = tuple([tuple(map(number, leg)) for leg in legs])
+        canon_out = tuple(map(number, output))
+        canon_sizes = tuple(known.values())
         coef = coef.item() if isinstance(coef, np.generic) else coef
         if isinstance(coef, complex) and coef.imag == 0:
             coef = coef.real
@@ -120,8 +127,8 @@ class Network(Expr):
         return found
 
 
-def _edge_owner(edge: Any, owner: tuple[Expr, int]) -> str:
-    return f"edge {edge!r} ({_where(owner)})"
+def _edge_owner(edge: Any, nodes: Sequence[Expr], legs: Sequence[Sequence[Any]]) -> str:
+    return f"edge {edge!r} ({_where(first_leg(nodes, legs, edge))})"
 
 
 _fresh = itertools.count()  # labels are renumbered canonically, so the count never shows in a result
@@ -355,7 +362,7 @@ def combine(
     networks are inlined (their output edges take the operand's labels). A Zero operand makes
     the result Zero. A single operand shown unchanged comes back as itself. `inline` may list
     the operand indices to inline instead (the others stay nodes even when they are networks)."""
-    size_of, _ = edge_sizes(operands, labels)
+    size_of = edge_sizes(operands, labels)
     output = tuple(output)
     if len(set(output)) != len(output):
         raise AxisError(f"an index appears twice in the output {output!r}")
@@ -371,24 +378,34 @@ def combine(
 
     nodes: list[Expr] = []
     legs: list[tuple[Hashable, ...]] = []
+    inner_size: dict[Hashable, Size] = {}  # the size of each edge inside an inlined network
     uf: UnionFind[Hashable] = UnionFind()
+    chosen = inline if isinstance(inline, bool) else set(inline)
     for k, (op, lab) in enumerate(zip(operands, labels)):
-        if isinstance(op, Network) and (inline is True or (inline is not False and k in inline)):
-            local = {e: fresh() for e in range(op.num_edges)}
+        if isinstance(op, Network) and (chosen is True or (chosen is not False and k in chosen)):
+            local = [fresh() for _ in op.sizes]
+            inner_size.update(zip(local, op.sizes))
             for edge, label in zip(op.output, lab):
                 uf.union(label, local[edge])
             for node, leg in zip(op.nodes, op.legs):
                 nodes.append(node)
-                legs.append(tuple(local[e] for e in leg))
+                legs.append(tuple([local[e] for e in leg]))
             coef = coef * op.coef
         else:
             nodes.append(op)
             legs.append(tuple(lab))
-    legs = [tuple(uf.find(e) for e in leg) for leg in legs]
-    out = [uf.find(e) for e in output]  # distinct labels never merge: inlining only joins an
-    # operand's own output edges to the labels it was given
-    sizes = {uf.find(label): size for label, size in size_of.items()}
-    return make_network(nodes, legs, out, sizes, coef)
+    # distinct labels never merge: inlining only joins an operand's own output edges to the
+    # labels it was given (which stay the roots), so only the inner labels move
+    root = {x: uf.find(x) for x in list(uf.parent)}
+    if root:
+        legs = [tuple([root.get(e, e) for e in leg]) for leg in legs]
+    if len(nodes) == 1 and coef == 1 and len(set(legs[0])) == len(legs[0]) and legs[0] == output:
+        return nodes[0]
+    # sizes were checked by edge_sizes above (an inlined network's inner edges by the network)
+    known = {
+        e: size_of[e] if e in size_of else inner_size[e] for e in dict.fromkeys(itertools.chain.from_iterable(legs))
+    }
+    return Network._checked(tuple(nodes), legs, output, known, coef)
 
 
 def make_network(

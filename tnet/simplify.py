@@ -16,6 +16,7 @@ the choices of simplification."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import singledispatch
@@ -47,8 +48,10 @@ def merge_powers(net: Network) -> Network:
     p < 0 < q, or x < 0 and p, q are not integers but p + q is, this gives a number where the
     unsimplified product gives nan (docs/design.md lists the domains)."""
     groups: dict[tuple[Expr, tuple[int, ...]], list[int]] = defaultdict(list)
-    bases = [_base_and_exponent(node)[0] for node in net.nodes]
+    bases = [_base_and_exponent(node)[0] if isinstance(node, Apply) else node for node in net.nodes]
     powered = {base for base, node in zip(bases, net.nodes) if base is not node}  # x of some x^p
+    if not powered:
+        return net
     for k, (node, leg, base) in enumerate(zip(net.nodes, net.legs, bases)):
         if node.ndim and len(set(leg)) == len(leg) and (base is not node or node in powered):
             groups[(base, leg)].append(k)
@@ -161,7 +164,8 @@ class _Reading:
     def __init__(self, net: Network) -> None:
         self.net = net
         self.ids = [id(n) for n in net.nodes]
-        self.symmetric = [is_symmetric_leaf(n) for n in net.nodes]
+        symmetric_nodes = {id(n) for n in set(net.nodes) if is_symmetric_leaf(n)}
+        self.symmetric = [i in symmetric_nodes for i in self.ids] if symmetric_nodes else [False] * len(self.ids)
         self.edge_legs = net.edge_legs()
 
     def read(
@@ -169,18 +173,19 @@ class _Reading:
     ) -> tuple[dict[int, Any], list[bool], list[int]] | None:
         """Continue the reading from the edges in `queue` (already in `edge_id`, which numbers
         edges in the order they are met); None where it would have to choose."""
-        ids, symmetric, node_legs = self.ids, self.symmetric, self.net.legs
+        ids, symmetric, node_legs, edge_legs = self.ids, self.symmetric, self.net.legs, self.edge_legs
         for k, e in enumerate(edge_id):
             edge_id[e] = k
         for e in queue:  # the queue grows while it is read
-            unread = [(ids[i], "*" if symmetric[i] else a, i) for i, a in self.edge_legs[e] if not seen[i]]
+            unread = [i for i, a in edge_legs[e] if not seen[i]]
             if len(unread) > 1:
-                unread.sort()
-                if any(unread[k][:2] == unread[k + 1][:2] for k in range(len(unread) - 1)):
+                keyed = sorted((ids[i], "*" if symmetric[i] else a, i) for i, a in edge_legs[e] if not seen[i])
+                if any(keyed[k][:2] == keyed[k + 1][:2] for k in range(len(keyed) - 1)):
                     return None
-            for _, _, i in unread:
+                unread = [i for _, _, i in keyed]
+            for i in unread:
                 if seen[i]:
-                    continue
+                    continue  # a node with two legs on this edge
                 seen[i] = True
                 order.append(i)
                 leg = node_legs[i]
@@ -193,17 +198,24 @@ class _Reading:
         return edge_id, seen, order
 
     def form(self, edge_id: dict[int, Any], order: list[int]) -> tuple:
-        net, ids = self.net, self.ids
-        described = []
-        for i in order:
-            leg = tuple(edge_id[x] for x in net.legs[i])
-            described.append((ids[i], tuple(sorted(leg)) if self.symmetric[i] else leg))
-        scalars = sorted(ids[i] for i, leg in enumerate(net.legs) if not leg)  # factors with no legs
-        sizes: list[Any] = [None] * len(edge_id)
-        for e, k in edge_id.items():
-            size = net.sizes[e]
-            sizes[k] = (isinstance(size, str), size)  # ints and size names compare apart
-        return (tuple(described), tuple(scalars), tuple(sizes), len(net.output))
+        """The reading as one tuple: the tensors in reading order, their legs' edge numbers
+        (sorted for a symmetric tensor), the factors with no legs, and the edges' sizes (ints
+        and size names apart: a mask first, so that tuples of two forms compare by type)."""
+        net, ids, symmetric = self.net, self.ids, self.symmetric
+        number = edge_id.__getitem__
+        legs = net.legs
+        if any(symmetric):
+            numbered = [
+                tuple(sorted(map(number, legs[i]))) if symmetric[i] else tuple(map(number, legs[i])) for i in order
+            ]
+            flat_legs = tuple(itertools.chain.from_iterable(numbered))
+        else:
+            flat_legs = tuple(map(number, itertools.chain.from_iterable(map(legs.__getitem__, order))))
+        tensors = tuple(map(ids.__getitem__, order))
+        scalars = tuple(sorted(ids[i] for i, leg in enumerate(legs) if not leg))  # factors with no legs
+        sizes = tuple(map(net.sizes.__getitem__, edge_id))  # edge_id's keys are in reading order
+        names = tuple(isinstance(size, str) for size in sizes)
+        return (tensors, flat_legs, scalars, names, sizes, len(net.output))
 
 
 def merge_isomorphic_terms(terms: Sequence[tuple[Any, Expr]]) -> list[tuple[Any, Expr]]:
@@ -343,6 +355,8 @@ def _(e: Network, s: Simplifier) -> Expr:
     if not isinstance(flat, Network):
         return flat
     tidy = tidy_network(merge_powers(flat))
+    if len(tidy.nodes) != 1:
+        return tidy
     return make_network(tidy.nodes, tidy.legs, tidy.output, None, tidy.coef)
 
 
