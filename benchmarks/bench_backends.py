@@ -1,12 +1,14 @@
 """tnet.compile against each framework's own autodiff on the sec. 6.2 net (L = 4, tanh, all 8
 gradients): medians of ratios measured side by side in one process, one thread.
 
-    python benchmarks/bench_backends.py [--quick] [--dask]
+    python benchmarks/bench_backends.py [--quick] [--only rows|joint|hessians] [--dask]
 
 Rows: N, d. Columns: the numpy backend / hand-written numpy backprop, tnet.evaluate / the same,
 the torch backend / torch.autograd.grad, jax.jit(the jax backend) / jax.jit(jax.grad). Then the
 gradients simplified one at a time against simplified together (both compiled), and three
-Hessians, each backend against the numpy closed form and against jax.jit(jax.hessian).
+Hessians, each backend against the closed form in its own library and against
+jax.jit(jax.hessian). Each timing sample is about 2 ms of calls, so that calls of a few µs are
+timed above the clock's and the loop's noise.
 `--dask` adds the MLP gradients over 2·10⁷ chunked rows on a LocalCluster with a memory limit,
 with the peak memory the workers report. No GPU is measured here."""
 
@@ -74,12 +76,21 @@ def loss(Ws, bs, X, Y, lib):
     return 0.5 * ((Z - Y) ** 2).sum()
 
 
+def _number(f, seconds=0.002):
+    """How many calls of f take about `seconds` (at least 1): one timing sample."""
+    number, elapsed = timeit.Timer(f).autorange()
+    return max(1, round(number * seconds / max(elapsed, 1e-9)))
+
+
 def median_ratio(f, g, repeats):
+    """The median over `repeats` rounds of time(f) / time(g), each the best of 3 samples of
+    about 2 ms of calls, f and g measured alternately."""
     f(), g()
+    nf, ng = _number(f), _number(g)
     ratios = []
     for _ in range(repeats):
-        tf = min(timeit.repeat(f, number=3, repeat=3)) / 3
-        tg = min(timeit.repeat(g, number=3, repeat=3)) / 3
+        tf = min(timeit.repeat(f, number=nf, repeat=3)) / nf
+        tg = min(timeit.repeat(g, number=ng, repeat=3)) / ng
         ratios.append(tf / tg)
     return statistics.median(ratios)
 
@@ -136,31 +147,33 @@ def separate_vs_joint(N, d, repeats):
 
 
 def hessians(n, repeats):
-    """(name, ratios): each Hessian, tnet's numpy / torch / jax backends against the numpy
-    closed form, and jax.jit(the jax backend) against jax.jit(jax.hessian)."""
+    """(name, ratios): each Hessian, tnet's numpy / torch / jax backends each against the
+    closed form written in that backend's own library (jax's under jax.jit, as tnet's), and
+    jax.jit(the jax backend) against jax.jit(jax.hessian)."""
     rng = np.random.default_rng(1)
     x, A = tnet.Variable("x", n), tnet.Variable("A", n, n)
     Xd, w, y = tnet.Variable("X", 4 * n, n), tnet.Variable("w", n), tnet.Variable("y", 4 * n)
     Av, xv = rng.normal(size=(n, n)), rng.normal(size=n)
     Xv, yv, wv = rng.normal(size=(4 * n, n)), (rng.random(4 * n) < 0.5).astype(float), 0.1 * rng.normal(size=n)
 
-    def logistic_closed():
-        s = 1 / (1 + np.exp(-(Xv @ wv)))
-        return (Xv.T * (s * (1 - s))) @ Xv
+    def quadratic_closed(lib, p):
+        return p["A"] + p["A"].T
 
-    def lse_closed():
-        z = Av @ xv
-        p = np.exp(z - z.max())
-        p /= p.sum()
-        return A_T_diag(p) - np.outer(Av.T @ p, Av.T @ p)
+    def logistic_closed(lib, p):
+        s = 1 / (1 + lib.exp(-(p["X"] @ p["w"])))
+        return (p["X"].T * (s * (1 - s))) @ p["X"]
 
-    def A_T_diag(p):
-        return (Av.T * p) @ Av
+    def lse_closed(lib, p):
+        z = p["A"] @ p["x"]
+        q = lib.exp(z - z.max())
+        q = q / q.sum()
+        v = p["A"].T @ q
+        return (p["A"].T * q) @ p["A"] - v[:, None] * v[None, :]
 
     cases = [
-        ("x^T A x", x @ A @ x, x, {"x": xv, "A": Av}, lambda: Av + Av.T,
+        ("x^T A x", x @ A @ x, x, {"x": xv, "A": Av}, quadratic_closed,
          lambda p: p["x"] @ p["A"] @ p["x"], "x"),
-        ("logistic loss", tnet.sum(tnet.log(1 + tnet.exp(Xd @ w)) - y * (Xd @ w)), w, {"X": Xv, "w": wv, "y": yv},
+        ("logistic loss", tnet.logistic_loss(Xd @ w, y, reduction="sum"), w, {"X": Xv, "w": wv, "y": yv},
          logistic_closed, lambda p: jnp.sum(jnp.logaddexp(0.0, p["X"] @ p["w"]) - p["y"] * (p["X"] @ p["w"])), "w"),
         ("logsumexp(Ax)", tnet.logsumexp(A @ x), x, {"x": xv, "A": Av}, lse_closed,
          lambda p: jax.nn.logsumexp(p["A"] @ p["x"]), "x"),
@@ -177,8 +190,11 @@ def hessian_ratios(f, var, env, closed, jf, wrt, repeats):
     c_j = tnet.compile(H, "jax")
     tenv = {k: torch.tensor(v) for k, v in env.items()}
     jenv = {k: jnp.asarray(v) for k, v in env.items()}
-    assert np.allclose(c_np(env), closed())
+    assert np.allclose(c_np(env), closed(np, env))
+    assert np.allclose(c_t(tenv).numpy(), closed(torch, tenv).numpy())
     j_ours = jax.jit(c_j.__call__)
+    j_closed = jax.jit(lambda p: closed(jnp, p))
+    assert np.allclose(j_ours(jenv), j_closed(jenv))
     others = {k: v for k, v in jenv.items() if k != wrt}
     j_hess = jax.jit(jax.hessian(lambda v, o: jf({**o, wrt: v})))
 
@@ -189,9 +205,9 @@ def hessian_ratios(f, var, env, closed, jf, wrt, repeats):
         return jax.block_until_ready(j_hess(jenv[wrt], others))
 
     return (
-        median_ratio(lambda: c_np(env), closed, repeats),
-        median_ratio(lambda: c_t(tenv), closed, repeats),
-        median_ratio(ours, closed, repeats),
+        median_ratio(lambda: c_np(env), lambda: closed(np, env), repeats),
+        median_ratio(lambda: c_t(tenv), lambda: closed(torch, tenv), repeats),
+        median_ratio(ours, lambda: jax.block_until_ready(j_closed(jenv)), repeats),
         median_ratio(ours, theirs, repeats),
     )
 
@@ -228,23 +244,31 @@ def dask_run(N=20_000_000, d=8, chunk=500_000, limit=2**30):
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None  # rows, joint or hessians
+    repeats = 3 if quick else 7
     sizes = [(32, 32), (256, 256)] if quick else [(32, 32), (256, 256), (1024, 512)]
-    print(HEADER)
-    print("|---|---|---|---|---|")
-    for N, d in sizes:
-        r = row(N, d, 3 if quick else 7)
-        print(f"| {N}, {d} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
-    print()
-    print("| N, d | simplified one at a time / simplified together (both compiled, numpy) |")
-    print("|---|---|")
-    for N, d in sizes[:2]:
-        print(f"| {N}, {d} | {separate_vs_joint(N, d, 3 if quick else 7):.2f} |", flush=True)
-    print()
-    print("| Hessian | numpy / closed form | torch / closed form | jax / closed form | jax / jax.jit(jax.hessian) |")
-    print("|---|---|---|---|---|")
-    for n in (64, 512):
-        for name, r in hessians(n, 3 if quick else 7):
-            print(f"| {name}, n = {n} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
+    if only in (None, "rows"):
+        print(HEADER)
+        print("|---|---|---|---|---|")
+        for N, d in sizes:
+            r = row(N, d, repeats)
+            print(f"| {N}, {d} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
+        print()
+    if only in (None, "joint"):
+        print("| N, d | simplified one at a time / simplified together (both compiled, numpy) |")
+        print("|---|---|")
+        for N, d in sizes[:2]:
+            print(f"| {N}, {d} | {separate_vs_joint(N, d, repeats):.2f} |", flush=True)
+        print()
+    if only in (None, "hessians"):
+        print(
+            "| Hessian | numpy / numpy closed form | torch / torch closed form | jax / jax closed form "
+            "| jax / jax.jit(jax.hessian) |"
+        )
+        print("|---|---|---|---|---|")
+        for n in (64, 512):
+            for name, r in hessians(n, repeats):
+                print(f"| {name}, n = {n} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)
     if "--dask" in sys.argv:
         seconds, peak, data = dask_run()
         print()

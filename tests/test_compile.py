@@ -308,3 +308,48 @@ def test_export_is_the_source_compile_shows():
         export(grads, "numpy")
     with pytest.raises(tnet.CompileError, match="unknown backend 'cuda'"):
         export(grads, "cuda", sizes={"n": 3})
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_results_never_alias_the_inputs_or_each_other(backend):
+    """Writable backends: a result that is an input, a view of one, a value listed twice, a
+    broadcast constant or what a user's function returned is copied (decided when the code is
+    generated); other results are returned as computed."""
+    A = tnet.Variable("A", 2, 3)
+    same = tnet.Function("same_array", lambda x: x, register=False)
+    exprs = [A, A.T, A, 2 * A, 2 * A, tnet.Ones(2, 3), tnet.apply(same, A)]
+    if backend == "torch":  # torch cannot run a user's numpy function
+        exprs = exprs[:-1]
+    a = to_backend(backend, np.arange(6.0).reshape(2, 3))
+    results = tnet.compile(exprs, backend)(A=a)
+    for k, r in enumerate(results):
+        r[...] = -1.0 - k  # every result can be written to, and writing changes nothing else
+    assert np.array_equal(np.asarray(a), np.arange(6.0).reshape(2, 3))
+    for k, r in enumerate(results):
+        assert (np.asarray(r) == -1.0 - k).all()
+
+
+def test_a_repeated_call_is_checked_again_when_its_arguments_change():
+    """The call that repeats the last one's names, types and shapes skips the checks; any
+    change (a new key in the same dict, another shape, another type) is checked in full."""
+    x = tnet.Variable("x", "n")
+    f = tnet.compile(tnet.sum(x * x))
+    env = {"x": np.arange(3.0)}
+    assert f(env) == 5.0
+    env["x"] = np.arange(4.0)
+    assert f(env) == 14.0
+    env["y"] = np.zeros(2)
+    with pytest.raises(tnet.BindingError, match="unknown variable 'y'"):
+        f(env)
+    del env["y"]
+    with pytest.raises(tnet.BindingError, match="torch"):
+        tnet.compile(tnet.sum(x * x), "torch")(x=np.arange(3.0))
+    assert f(x=[1.0, 2.0]) == 5.0  # a list is converted, as on the first call
+
+
+def test_the_torch_and_jax_prologue_is_written_only_where_a_step_uses_it():
+    A = tnet.Variable("A", 2, 2)
+    for backend, line in (("torch", "new = dict("), ("jax", "dtype = jnp.result_type")):
+        assert line not in tnet.compile(A + A.T, backend, sizes={}).source
+        with_ones = tnet.compile(A + tnet.Ones(2, 2) + tnet.Delta(2, 2), backend).source
+        assert line in with_ones

@@ -418,6 +418,10 @@ class _Network:
         self.msize = _Sizer(self.size_of)
         self.edges = [tuple(self.index[e] for e in labels) for labels in inputs]
         self.out_mask = sum(1 << self.index[e] for e in output)
+        # each edge's place in the output (edges not in it after, by number): the axis order
+        # the products aim for
+        out_place = {self.index[e]: k for k, e in enumerate(output)}
+        self.rank = [out_place.get(k, len(output) + k) for k in range(len(self.labels))]
         self.distinct = [sum(1 << e for e in set(edges)) for edges in self.edges]
         holders = [0] * len(self.labels)
         for mask in self.distinct:
@@ -727,7 +731,15 @@ class _Builder:
         inv = mx | my
         flops = net.msize(inv) * (2 if inv & ~keep else 1)
         order = tuple(net.index[e] for e in net.output) if last else None
-        edges, kernel = _pair_kernel(self.current[x], self.current[y], frozenset(_bits(keep)), net.size_of, order)
+        kept = frozenset(_bits(keep))
+        edges, kernel = _pair_kernel(self.current[x], self.current[y], kept, net.size_of, order)
+        if kernel.mode == "matmul" and _disorder(edges, net.rank) > 0:
+            # a product's free axes come out a's first: taken the other way round, they may
+            # follow the output's order (no transpose after, row-major results that the next
+            # element-wise step reads in order)
+            swapped, other = _pair_kernel(self.current[y], self.current[x], kept, net.size_of, order)
+            if _disorder(swapped, net.rank) < _disorder(edges, net.rank):
+                return self._emit((y, x), swapped, inv & ~keep, flops, other)
         return self._emit((x, y), edges, inv & ~keep, flops, kernel)
 
     def build(self, tree: _Tree, last: bool = False) -> tuple[int, int, int]:
@@ -746,6 +758,13 @@ class _Builder:
                 others |= m
         keep = (mx | my) & others
         return self.pair(x, mx, y, my, keep, last), keep, s
+
+
+def _disorder(edges: Sequence[int], rank: Sequence[int]) -> int:
+    """How many pairs of `edges` are out of the output's order (`rank`: each edge's position in
+    the output, edges not in it after all those that are, by number)."""
+    ranks = [rank[e] for e in edges]
+    return sum(1 for i, r in enumerate(ranks) for s in ranks[i + 1 :] if s < r)
 
 
 def _make_plan(net: _Network, tree: _Tree | None) -> Plan:

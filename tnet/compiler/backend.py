@@ -36,6 +36,11 @@ class Backend:
     functions: dict[str, tuple[str, tuple[str, ...]]] = {}
     #: helper name -> its definition (Python source)
     helpers: dict[str, str] = {}
+    #: whether the library's arrays can be written to (then results never alias an input or
+    #: each other: the program copies where they could)
+    mutable = True
+    #: the name the prologue defines (written only where a step uses it)
+    prologue_defines: str | None = None
 
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         """Whether `value` is an array of this backend (`namespace`: the generated module's)."""
@@ -84,6 +89,10 @@ class Backend:
     def broadcast(self, x: str, shape: tuple[int, ...]) -> str:
         return f"{self.module}.broadcast_to({x}, {shape!r})"
 
+    def copy(self, x: str) -> str:
+        """A new array with x's values (dense, writable)."""
+        return f"{x}.copy()"
+
     # -- one operation ----------------------------------------------------------------------
     def expression(self, op: Op, args: Sequence[str], needed: set[str]) -> str:
         """The right-hand side computing `op` from the values named `args`; adds the helpers it
@@ -128,6 +137,8 @@ class Backend:
             return self.einsum("ij,ij->i", args)
         if kind == "broadcast":
             return self.broadcast(args[0], p["shape"])
+        if kind == "copy":
+            return self.copy(args[0])
         raise CompileError(f"the {self.name} backend cannot write the operation {kind!r}")  # pragma: no cover
 
     def typed_expression(self, op: Op, args: Sequence[str], needed: set[str]) -> str:

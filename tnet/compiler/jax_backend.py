@@ -52,6 +52,9 @@ class JaxBackend(Backend):
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         return isinstance(value, (namespace["jax"].Array, np.ndarray, np.generic, int, float))
 
+    mutable = False  # jax arrays are immutable: a result may be an input itself
+    prologue_defines = "dtype"
+
     def prologue(self, inputs: Sequence[str]) -> list[str]:
         if inputs:
             return [f"dtype = jnp.result_type({inputs[0]})  # for the arrays made here"]

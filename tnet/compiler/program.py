@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import singledispatch
 from typing import Any
@@ -33,7 +33,7 @@ from ..contract import Plan, _pair_kernel, plan_contraction
 from ..errors import CompileError, ShapeError
 from ..evaluate import _fixed_edge_mismatch, _prepare, _term_mismatch
 from ..expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
-from ..functions import Function
+from ..functions import Function, PowerFunction
 from ..network import Network, einsum_letters
 
 Shape = tuple[int, ...]
@@ -56,7 +56,8 @@ class Op:
       apply (fn), combine (coefs: one per arg; a linear combination), scale (c),
       transpose (perm), reshape (shape), sum (axes), diagonal (einsum sub-lists in, out),
       matmul (), mul (), rowdot (), einsum (spec: the whole step, for einsum backends),
-      broadcast (shape), full (value, shape: an array of one value, e.g. an empty product).
+      broadcast (shape), full (value, shape: an array of one value, e.g. an empty product),
+      copy () (a result made the caller's own: `_owned_outputs`).
 
     With the evaluation's dtype given (`build_program(..., dtype=)`, what `tnet.evaluate` runs),
     the program follows the interpreter's dtype policy: delta, ones and zeros take a dtype
@@ -430,6 +431,8 @@ def build_program(
     lowering: str = "kernels",
     plan_options: Mapping[str, Any] | None = None,
     dtype: np.dtype | None = None,
+    owned: bool = False,
+    spelled: Collection[str] = (),
 ) -> Program:
     """The program computing every root; `sizes` fixes each size name the roots use.
 
@@ -437,7 +440,10 @@ def build_program(
     `tnet.evaluate` runs) or "einsum" (each contraction step as one einsum call). `plan_options`
     are passed to `contract.plan_contraction` (e.g. a planner's keywords). `dtype`, the
     evaluation's dtype (`evaluate.Bindings.dtype`), makes the program follow the interpreter's
-    dtype policy (see `Op`)."""
+    dtype policy (see `Op`). With `owned` (a backend of mutable arrays) each result is the
+    caller's to modify: a copy is made of a result that is, or is a view of, an input or
+    another result, or that is read-only, or that a function other than those the backend
+    `spelled` itself made (`_owned_outputs`)."""
     b = _Builder(sizes, lowering, plan_options or {}, dtype)
     for e in walk(roots):
         b.value[e] = _lower(e, b)
@@ -446,7 +452,61 @@ def build_program(
     if dtype is None:  # the interpreter sums each term as it is: no factoring when mirroring it
         steps = _factor_common_products(steps, set(outputs), len(b.steps))
     steps = _live_steps(steps, outputs)
+    if owned:
+        steps, outputs = _owned_outputs(steps, outputs, frozenset(spelled))
     return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
+
+
+#: operations whose result may share memory with their first argument (a view, or the
+#: argument itself); the first three give a read-only (or overlapping) view
+_READ_ONLY_KINDS = frozenset({"broadcast", "ones", "zeros", "full"})
+_VIEW_KINDS = frozenset({"input", "transpose", "reshape", "diagonal", *_READ_ONLY_KINDS})
+
+
+def _owned_outputs(steps: list[Op], outputs: list[str], spelled: frozenset[str]) -> tuple[list[Op], list[str]]:
+    """Copy each result that could alias: one whose memory may be an input's or an earlier
+    result's (a view of it, or the same value twice), or that is read-only or overlapping
+    (a broadcast constant), or that a user's function made (which may return its argument).
+    Decided once when the code is generated, so a call pays nothing for it."""
+    made = {op.out: op for op in steps}
+    claimed: set[str] = set()
+    names = {op.out for op in steps}
+    out_names: list[str] = []
+    copies: list[Op] = []
+    for name in outputs:
+        base, copy = name, False
+        while True:
+            op = made[base]
+            view = (
+                op.kind in _VIEW_KINDS
+                or (op.kind == "einsum" and len(op.args) == 1)  # a permutation or diagonal: a view
+                or (op.kind == "combine" and len(op.args) == 1 and op.param("coefs")[0] == 1)
+                or (op.kind in ("apply", "call") and not _new_array(op.param("fn"), spelled))
+            )
+            if not view:
+                break
+            copy = copy or op.kind in _READ_ONLY_KINDS or op.kind in ("input", "apply", "call")
+            if not op.args:
+                break
+            base = op.args[0]
+        if copy or base in claimed:
+            fresh = f"{name}_copy"
+            while fresh in names:
+                fresh += "_"
+            names.add(fresh)
+            copies.append(Op(fresh, "copy", (name,), (), made[name].shape))
+            out_names.append(fresh)
+        else:
+            claimed.add(base)
+            out_names.append(name)
+    return steps + copies, out_names
+
+
+def _new_array(fn: Function, spelled: frozenset[str]) -> bool:
+    """Whether the backend's code for the function returns a new array: a power, or a function
+    the backend spells itself (a user's function, run by its own value, may return its
+    argument)."""
+    return isinstance(fn, PowerFunction) or fn.name in spelled
 
 
 def _implicit_broadcasts(steps: Sequence[Op], outputs: set[str]) -> list[Op]:

@@ -52,6 +52,11 @@ class TorchBackend(Backend):
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         return isinstance(value, namespace["torch"].Tensor)
 
+    prologue_defines = "new"
+
+    def copy(self, x: str) -> str:
+        return f"{x}.clone()"
+
     def prologue(self, inputs: Sequence[str]) -> list[str]:
         if inputs:
             return [f"new = dict(dtype={inputs[0]}.dtype, device={inputs[0]}.device)  # for the tensors made here"]
