@@ -114,10 +114,10 @@ class Compiled:
     def __call__(self, bindings: Mapping[Any, Any] | None = None, /, **arrays: Any) -> Any:
         # the same names, types and shapes as the last call: already checked, same code
         last = self._last
-        given = arrays if bindings is None else bindings
+        given: Mapping[Any, Any] = arrays if bindings is None else bindings
         if last is not None and (bindings is None or not arrays) and type(given) is dict and given.keys() == last.names:
             for name, kind, shape in last.kinds:
-                value = given[name]
+                value: Any = given[name]
                 if type(value) is not kind or (shape is not None and value.shape != shape):
                     break
             else:
@@ -147,7 +147,7 @@ class Compiled:
 
         return run
 
-    def _check(self, given: dict[str, Any]) -> Specialization:
+    def _check(self, given: Mapping[str, Any]) -> Specialization:
         """Check the arguments' names, kinds and shapes; the code for their sizes."""
         library = self._load()
         sizes = dict(self._sizes)
