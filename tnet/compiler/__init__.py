@@ -68,7 +68,7 @@ class _LastCall:
     no other check."""
 
     names: frozenset[str]
-    kinds: list[tuple[str, type, Any]]
+    kinds: list[tuple[str, Any, Any]]  # (name, type, shape or None)
     params: list[str]
     run: Any
 
