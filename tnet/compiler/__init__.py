@@ -61,18 +61,6 @@ class Specialization:
     applies: bool  # whether it applies functions (numpy's warnings are then silenced, as in evaluate)
 
 
-@dataclass
-class _LastCall:
-    """The last call's argument names, each one's (name, type, shape or None), the names the
-    code takes in order, and how to run it: a call with the same names, types and shapes needs
-    no other check."""
-
-    names: frozenset[str]
-    kinds: list[tuple[str, Any, Any]]  # (name, type, shape or None)
-    params: list[str]
-    run: Any
-
-
 class Compiled:
     """Expressions compiled for one backend: call it with arrays by variable name (keywords or
     one mapping); it returns one array per expression (one array when compiled from a single
@@ -103,8 +91,9 @@ class Compiled:
         self._derived = {v.name: v for r in self.roots for v in r.derived_from if v.name not in self.variables}
         self._library: dict[str, Any] | None = None
         self._specialized: OrderedDict[tuple[tuple[str, int], ...], Specialization] = OrderedDict()
-        #: the last call's {name: (type, shape)} and its code, to skip the checks when they repeat
-        self._last: _LastCall | None = None
+        #: the code for the last call's names, types and shapes, behind a check that they repeat
+        #: (`_fast_entry`)
+        self._fast: Any = None
         if backend.name != "numpy":  # fail now, not at the first call, on a function it cannot write
             for e in walk(self.roots):
                 if isinstance(e, Apply):
@@ -112,40 +101,17 @@ class Compiled:
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, bindings: Mapping[Any, Any] | None = None, /, **arrays: Any) -> Any:
-        # the same names, types and shapes as the last call: already checked, same code
-        last = self._last
         given: Mapping[Any, Any] = arrays if bindings is None else bindings
-        if last is not None and (bindings is None or not arrays) and type(given) is dict and given.keys() == last.names:
-            for name, kind, shape in last.kinds:
-                value: Any = given[name]
-                if type(value) is not kind or (shape is not None and value.shape != shape):
-                    break
-            else:
-                return last.run(*[given[name] for name in last.params])
+        if self._fast is not None and (bindings is None or not arrays) and type(given) is dict:
+            out = self._fast(given)  # the last call's names, types and shapes: no other check
+            if out is not _MISS:
+                return out
         if bindings is not None and (arrays or type(bindings) is not dict or not all(type(k) is str for k in bindings)):
             given = _named(bindings, arrays)
         spec = self._check(given)
-        self._last = _LastCall(
-            frozenset(given),
-            [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()],
-            spec.params,
-            self._runner(spec),
-        )
-        return self._last.run(*[given[name] for name in spec.params])
-
-    def _runner(self, spec: Specialization) -> Any:
-        """The function that runs the code of `spec` on the arguments (positional, checked) and
-        returns what a call returns."""
-        function, single = spec.function, self._single
-        if self.backend.name != "numpy":
-            return (lambda *args: function(*args)[0]) if single else function
-        convert = np.asarray
-
-        def run(*args: Any) -> Any:
-            values = _run_numpy(spec, [a if type(a) is np.ndarray else convert(a) for a in args])
-            return values[0] if single else values  # the caller's own: copied where they could alias
-
-        return run
+        kinds = [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()]
+        self._fast = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy")
+        return self._fast(given)
 
     def _check(self, given: Mapping[str, Any]) -> Specialization:
         """Check the arguments' names, kinds and shapes; the code for their sizes."""
@@ -428,6 +394,44 @@ def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is bu
     return Compiled(
         roots, BACKENDS[backend], single=single, name=name, sizes=dict(sizes or {}), plan_options=plan_options
     )
+
+
+#: what a fast entry returns when the arguments are not the last call's kind
+_MISS = object()
+
+
+def _fast_entry(kinds: list[tuple[str, Any, Any]], spec: Specialization, single: bool, numpy: bool) -> Any:
+    """A function of the argument mapping that runs `spec`'s code when the arguments have the
+    names, types and shapes in `kinds` ((name, type, shape or None) each: what the full check
+    accepted), and returns `_MISS` otherwise. It is generated as straight-line Python, so that
+    a repeated call costs a few dict look-ups and comparisons more than the generated function.
+    numpy: arguments that are not arrays are converted, and functions' warnings silenced."""
+    env: dict[str, Any] = {
+        "names": frozenset(name for name, _, _ in kinds),
+        "MISS": _MISS,
+        "function": spec.function,
+        "convert": np.asarray,
+        "errstate": np.errstate,
+    }
+    lines = ["def entry(given):", "    if given.keys() != names:", "        return MISS"]
+    position = {}
+    for k, (name, kind, shape) in enumerate(kinds):
+        env[f"kind{k}"], env[f"shape{k}"] = kind, shape
+        position[name] = k
+        test = f"type(a{k}) is not kind{k}" + (f" or a{k}.shape != shape{k}" if shape is not None else "")
+        lines += [f"    a{k} = given[{name!r}]", f"    if {test}:", "        return MISS"]
+    args = []
+    for name in spec.params:
+        k = position[name]
+        args.append(f"convert(a{k})" if numpy and kinds[k][1] is not np.ndarray else f"a{k}")
+    call = f"function({', '.join(args)})"
+    if numpy and spec.applies:  # a function's overflow or log(0) gives inf or nan, as in evaluate
+        lines += ["    with errstate(divide='ignore', invalid='ignore', over='ignore'):", f"        values = {call}"]
+    else:
+        lines.append(f"    values = {call}")
+    lines.append("    return values[0]" if single else "    return values")  # copied where they could alias
+    exec(builtins.compile("\n".join(lines), "<tnet.compile entry>", "exec"), env)
+    return env["entry"]
 
 
 def _run_numpy(spec: Specialization, args: list[np.ndarray]) -> list[np.ndarray]:

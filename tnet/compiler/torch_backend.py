@@ -80,6 +80,9 @@ class TorchBackend(Backend):
         return f"torch.full((), {value!r}, **new).expand({shape!r})"
 
     def transpose(self, x: str, perm: tuple[int, ...]) -> str:
+        n = len(perm)
+        if n >= 2 and perm == (*range(n - 2), n - 1, n - 2):  # the last two axes swapped: the cheapest call
+            return f"{x}.mT"
         return f"{x}.permute({perm!r})"
 
     def sum(self, x: str, axes: tuple[int, ...]) -> str:
