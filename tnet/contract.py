@@ -164,7 +164,7 @@ def _unary_kernel(edges: tuple[int, ...], kept: frozenset[int]) -> tuple[tuple[i
     return result, _UnaryKernel(None, sum_axes)
 
 
-def _pair_kernel(
+def pair_kernel(
     edges_a: tuple[int, ...],
     edges_b: tuple[int, ...],
     kept: frozenset[int],
@@ -732,12 +732,12 @@ class _Builder:
         flops = net.msize(inv) * (2 if inv & ~keep else 1)
         order = tuple(net.index[e] for e in net.output) if last else None
         kept = frozenset(_bits(keep))
-        edges, kernel = _pair_kernel(self.current[x], self.current[y], kept, net.size_of, order)
+        edges, kernel = pair_kernel(self.current[x], self.current[y], kept, net.size_of, order)
         if kernel.mode == "matmul" and _disorder(edges, net.rank) > 0:
             # a product's free axes come out a's first: taken the other way round, they may
             # follow the output's order (no transpose after, row-major results that the next
             # element-wise step reads in order)
-            swapped, other = _pair_kernel(self.current[y], self.current[x], kept, net.size_of, order)
+            swapped, other = pair_kernel(self.current[y], self.current[x], kept, net.size_of, order)
             if _disorder(swapped, net.rank) < _disorder(edges, net.rank):
                 return self._emit((y, x), swapped, inv & ~keep, flops, other)
         return self._emit((x, y), edges, inv & ~keep, flops, kernel)
@@ -979,10 +979,34 @@ def _cached_plan(
     inputs: tuple[Labels, ...],
     output: Labels,
     sizes: frozenset[tuple[Edge, int]],
+    exhaustive_limit: int,
     planner: str,
     time_budget: float | None,
 ) -> Plan:
-    return plan_contraction(inputs, output, dict(sizes), planner=planner, time_budget=time_budget)
+    return plan_contraction(
+        inputs, output, dict(sizes), exhaustive_limit=exhaustive_limit, planner=planner, time_budget=time_budget
+    )
+
+
+def cached_plan(
+    inputs: Sequence[Sequence[Edge]],
+    output: Sequence[Edge],
+    sizes: Mapping[Edge, int],
+    *,
+    exhaustive_limit: int = 8,
+    planner: str = "auto",
+    time_budget: float | None = None,
+) -> Plan:
+    """`plan_contraction` through the plan cache: a network of the same structure, sizes and
+    planner's settings gets the plan found before."""
+    key_inputs = tuple(labels if type(labels) is tuple else tuple(labels) for labels in inputs)
+    key_output = output if type(output) is tuple else tuple(output)
+    try:
+        return _cached_plan(key_inputs, key_output, frozenset(sizes.items()), exhaustive_limit, planner, time_budget)
+    except TypeError:  # an unhashable label or size: plan without the cache (plan_contraction names the problem)
+        return plan_contraction(
+            key_inputs, key_output, sizes, exhaustive_limit=exhaustive_limit, planner=planner, time_budget=time_budget
+        )
 
 
 def clear_cache() -> None:
@@ -1006,10 +1030,4 @@ def contract(
     Equivalent to ``numpy.einsum`` with one letter per edge, e.g. ``contract([(0, 1), (1, 2)],
     (0, 2), {0: 2, 1: 3, 2: 4}, [a, b])`` is ``a @ b``.
     """
-    key_inputs = tuple(labels if type(labels) is tuple else tuple(labels) for labels in inputs)
-    key_output = output if type(output) is tuple else tuple(output)
-    try:
-        plan = _cached_plan(key_inputs, key_output, frozenset(sizes.items()), planner, time_budget)
-    except TypeError:  # an unhashable size value: plan without the cache
-        plan = plan_contraction(key_inputs, key_output, sizes, planner=planner, time_budget=time_budget)
-    return execute(plan, arrays)
+    return execute(cached_plan(inputs, output, sizes, planner=planner, time_budget=time_budget), arrays)

@@ -31,7 +31,7 @@ def _variables(order: Sequence[Expr]) -> list[Variable]:
 
 
 @dataclass
-class _Program:
+class EvaluationProgram:
     """How to evaluate a list of roots: the order (children first), the variables, and for each
     step the intermediate results no later step needs (freed at once, as backprop would).
 
@@ -48,7 +48,7 @@ class _Program:
 
 #: first root -> the program of the last list of roots evaluated with it (weak keys: an entry
 #: goes when its expression does); cleared by `tnet.clear_caches()`
-_PROGRAMS: weakref.WeakKeyDictionary[Expr, _Program] = weakref.WeakKeyDictionary()
+_PROGRAMS: weakref.WeakKeyDictionary[Expr, EvaluationProgram] = weakref.WeakKeyDictionary()
 
 
 #: guards `_PROGRAMS` and `_PREPARED` (weak dictionaries that threads read and fill at once)
@@ -62,7 +62,7 @@ def clear_cache() -> None:
         _PREPARED.clear()
 
 
-def _program(roots: list[Expr]) -> _Program:
+def evaluation_program(roots: list[Expr]) -> EvaluationProgram:
     """The evaluation program of a list of roots, cached so that evaluating the same
     expressions again costs no graph walk."""
     with _LOCK:
@@ -86,7 +86,9 @@ def _program(roots: list[Expr]) -> _Program:
     order: list[Expr | int] = [index.get(e, e) for e in walked]
     rules = [_value_of.dispatch(type(e)) for e in walked]
     constants = [e.value for e in walked if isinstance(e, Constant)]
-    program = _Program(order, rules, _variables(walked), constants, release, tuple(weakref.ref(r) for r in roots[1:]))
+    program = EvaluationProgram(
+        order, rules, _variables(walked), constants, release, tuple(weakref.ref(r) for r in roots[1:])
+    )
     with _LOCK:
         _PROGRAMS[roots[0]] = program
     return program
@@ -253,7 +255,7 @@ def _fmt_shape(shape: tuple) -> str:
 
 
 @dataclass
-class _Prepared:
+class PreparedNetwork:
     """A network ready to contract: its tidy nodes and legs (Delta and Ones folded away), the
     output edges the contraction computes, and the output edges that only a Ones node holds,
     which are broadcast at the end instead of multiplied in (the paper's 1 b^T)."""
@@ -269,10 +271,10 @@ class _Prepared:
 
 #: network -> its prepared form (weak keys: an entry goes when its network does); cleared by
 #: `tnet.clear_caches()`
-_PREPARED: weakref.WeakKeyDictionary[Network, _Prepared] = weakref.WeakKeyDictionary()
+_PREPARED: weakref.WeakKeyDictionary[Network, PreparedNetwork] = weakref.WeakKeyDictionary()
 
 
-def _prepare(net: Network) -> _Prepared:
+def prepare_network(net: Network) -> PreparedNetwork:
     with _LOCK:
         hit = _PREPARED.get(net)
     if hit is not None:
@@ -289,7 +291,7 @@ def _prepare(net: Network) -> _Prepared:
             nodes.append(node)
             legs.append(tuple(leg))
     contracted = tuple(e for e in tidy.output if e not in broadcast)
-    prepared = _Prepared(nodes, legs, tuple(tidy.output), tidy.coef, tidy.sizes, contracted, broadcast)
+    prepared = PreparedNetwork(nodes, legs, tuple(tidy.output), tidy.coef, tidy.sizes, contracted, broadcast)
     with _LOCK:
         _PREPARED[net] = prepared
     return prepared
@@ -311,7 +313,7 @@ class Evaluator:
         self.planner = planner
         self.time_budget = time_budget
         self.roots = list(roots)
-        self.program = _program(self.roots)
+        self.program = evaluation_program(self.roots)
         derived = sorted({v for r in self.roots for v in r.derived_from}, key=lambda v: v.name)
         self.bind = Bindings(self.program.variables, bindings, sizes, derived, allow_unknown, self.program.constants)
         self.memo: dict[Expr, np.ndarray] = {}
@@ -419,7 +421,7 @@ def _(e: Sum, ev: Evaluator) -> np.ndarray:
     terms = [(weak_coefficient(c), ev.value(t), t) for c, t in e.terms_]
     for k, (_, v, t) in enumerate(terms):
         if v.shape != shape:
-            raise ShapeError(_term_mismatch(e, k, t, v.shape, shape))
+            raise ShapeError(term_mismatch(e, k, t, v.shape, shape))
     dtype = sum_dtype(np.result_type(*[v for _, v, _ in terms], *[c for c, _, _ in terms]))
     (c0, v0, _), *rest = terms
     total = np.array(v0, dtype=dtype) if c0 == 1 else np.asarray(np.multiply(c0, v0, dtype=dtype))
@@ -433,7 +435,7 @@ def _(e: Sum, ev: Evaluator) -> np.ndarray:
     return total
 
 
-def _term_mismatch(e: Sum, k: int, term: Expr, got: tuple[int, ...], want: tuple[int, ...]) -> str:
+def term_mismatch(e: Sum, k: int, term: Expr, got: tuple[int, ...], want: tuple[int, ...]) -> str:
     """Why term k of a sum has a value of the wrong shape: a size name bound to a size other
     than the one it was unified with when the sum was built (x + z with x of size n, z of 3)."""
     for axis, (own, g, w) in enumerate(zip(term.shape, got, want)):
@@ -472,14 +474,14 @@ def _(e: Call, ev: Evaluator) -> np.ndarray:
 
 @_value_of.register
 def _(net: Network, ev: Evaluator) -> np.ndarray:
-    prep = _prepare(net)
+    prep = prepare_network(net)
     arrays = [ev.value(n) for n in prep.nodes]
     sizes: dict[Hashable, int] = {}
     for k, (arr, leg) in enumerate(zip(arrays, prep.legs)):
         for axis, (edge, got) in enumerate(zip(leg, arr.shape)):
             want = prep.sizes[edge]
             if isinstance(want, int) and got != want:
-                raise ShapeError(_fixed_edge_mismatch(prep, arrays, edge, want))
+                raise ShapeError(fixed_edge_mismatch(prep, arrays, edge, want))
             known = sizes.setdefault(edge, got)
             if known != got:
                 raise ShapeError(_edge_mismatch(prep, arrays, edge, k, axis))
@@ -498,7 +500,7 @@ def _(net: Network, ev: Evaluator) -> np.ndarray:
     return result
 
 
-def _fixed_edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, want: int) -> str:
+def fixed_edge_mismatch(prep: PreparedNetwork, arrays: list[np.ndarray], edge: int, want: int) -> str:
     """Why an array does not fit an edge of a fixed size: a size name bound to another size than
     the one it was unified with when the network was built (both sides are named)."""
     on_edge = [(j, a) for j, leg in enumerate(prep.legs) for a, e in enumerate(leg) if e == edge]
@@ -514,7 +516,7 @@ def _fixed_edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, w
     return f"size mismatch on edge {edge}"  # pragma: no cover
 
 
-def _edge_mismatch(prep: _Prepared, arrays: list[np.ndarray], edge: int, k: int, axis: int) -> str:
+def _edge_mismatch(prep: PreparedNetwork, arrays: list[np.ndarray], edge: int, k: int, axis: int) -> str:
     for j, leg in enumerate(prep.legs):
         for a, e in enumerate(leg):
             if e == edge:
@@ -611,7 +613,7 @@ def contraction_path(
     for sub in walk([e]):
         if not isinstance(sub, Network):
             continue
-        prep = _prepare(sub)
+        prep = prepare_network(sub)
         edge_size: dict[Hashable, int] = {}
         for node, leg in zip(prep.nodes, prep.legs):
             for edge, s in zip(leg, node.shape):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import BindingError, CompileError
 from ..evaluate import Bindings, PathReport, unaliased
-from ..evaluate import _program as interpreter_program
+from ..evaluate import evaluation_program as interpreter_program
 from ..expr import Apply, Call, Expr, Variable, walk
 from ..functions import PowerFunction
 from ..planners import check_planner

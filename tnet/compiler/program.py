@@ -6,7 +6,7 @@ node to array operations whose shapes are all known:
 - a Variable is an input, a Constant / Delta / Ones / Zero a literal array;
 - an Apply is an optional transpose (the axes P first, eq. 27) and one function call;
 - a Sum is one linear combination;
-- a Network is its contraction plan (`contract.plan_contraction`), each pairwise step lowered
+- a Network is its contraction plan (`contract.cached_plan`), each pairwise step lowered
   to the kernel the plan prepared (sum private axes, transpose, reshape, matmul or broadcast
   product) and, beside it, the step as one einsum, for backends that prefer that vocabulary.
 
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..contract import Plan, _pair_kernel, plan_contraction
+from ..contract import Plan, cached_plan, pair_kernel
 from ..errors import CompileError, ShapeError
-from ..evaluate import _fixed_edge_mismatch, _prepare, _term_mismatch
+from ..evaluate import fixed_edge_mismatch, prepare_network, term_mismatch
 from ..expr import Apply, Call, Constant, Delta, Expr, Hole, Ones, Sum, Variable, Zero, walk
 from ..functions import Function, PowerFunction
 from ..network import Network, einsum_letters
@@ -230,7 +230,7 @@ def _(e: Sum, b: _Builder) -> str:
     shape = b.shape(e)
     for k, (arg, (_, t)) in enumerate(zip(args, e.terms_)):
         if b.shape_of[arg] != shape:
-            raise ShapeError(_term_mismatch(e, k, t, b.shape_of[arg], shape))
+            raise ShapeError(term_mismatch(e, k, t, b.shape_of[arg], shape))
     if b.dtype is not None:
         return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_), promote=True)
     return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_))
@@ -256,7 +256,7 @@ def _(e: Call, b: _Builder) -> str:
 
 @_lower.register
 def _(net: Network, b: _Builder) -> str:
-    prep = _prepare(net)
+    prep = prepare_network(net)
     names = [b.lower(n) for n in prep.nodes]  # tidying may bring nodes the walk did not meet
     sizes: dict[Hashable, int] = {}
     owner: dict[Hashable, tuple[int, int]] = {}
@@ -265,7 +265,7 @@ def _(net: Network, b: _Builder) -> str:
             want = prep.sizes[edge]
             if isinstance(want, int) and got != want:  # a size name bound to another size than it was built with
                 shapes = [np.broadcast_to(0, b.shape_of[n]) for n in names]  # the message reads shapes only
-                raise ShapeError(_fixed_edge_mismatch(prep, shapes, edge, want))
+                raise ShapeError(fixed_edge_mismatch(prep, shapes, edge, want))
             known = sizes.setdefault(edge, got)
             owner.setdefault(edge, (k, axis))
             if known != got:
@@ -280,7 +280,7 @@ def _(net: Network, b: _Builder) -> str:
     legs = [tuple(leg) for leg in prep.legs]
     if b.lowering == "kernels" and len(names) <= _REUSE_LIMIT and b.dtype is None:
         names, legs = _reuse_computed_pairs(b, names, legs, prep.contracted_output, sizes)
-    plan = plan_contraction(legs, prep.contracted_output, sizes, **b.plan_options)
+    plan = cached_plan(legs, prep.contracted_output, sizes, **b.plan_options)
     b.plans.append((_describe(prep), plan))
     promoted = None  # as contract.execute: a bool or small-integer network that sums, sums as numpy.sum
     if b.dtype is not None and any(step.summed for step in plan.steps):
@@ -335,7 +335,7 @@ def _reuse_computed_pairs(
                 # element-wise product that another network computed before summing elsewhere)
                 hit = None
                 for keep in (kept, kept | (set(legs[i]) & set(legs[j]))):
-                    edges, kernel = _pair_kernel(legs[i], legs[j], frozenset(keep), size_of)
+                    edges, kernel = pair_kernel(legs[i], legs[j], frozenset(keep), size_of)
                     b.dry_run = True
                     try:
                         hit = _pair(b, names[i], names[j], kernel), edges
@@ -438,7 +438,7 @@ def build_program(
 
     `lowering` is "kernels" (contraction steps as transpose / reshape / matmul, what
     `tnet.evaluate` runs) or "einsum" (each contraction step as one einsum call). `plan_options`
-    are passed to `contract.plan_contraction` (e.g. a planner's keywords). `dtype`, the
+    are passed to `contract.cached_plan` (e.g. a planner's keywords). `dtype`, the
     evaluation's dtype (`evaluate.Bindings.dtype`), makes the program follow the interpreter's
     dtype policy (see `Op`). With `owned` (a backend of mutable arrays) each result is the
     caller's to modify: a copy is made of a result that is, or is a view of, an input or
