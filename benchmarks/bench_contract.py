@@ -20,10 +20,8 @@ import functools
 import os
 import statistics
 import string
-import sys
 import time
 import timeit
-from pathlib import Path
 
 # One BLAS thread unless the caller says otherwise: on a shared machine a busy core stalls
 # multi-threaded BLAS calls at random, which swamps the differences measured here.
@@ -31,8 +29,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tnet  # noqa: E402
 from tnet.contract import contract, numpy_path_flops, plan_contraction  # noqa: E402

@@ -22,15 +22,12 @@ import argparse
 import gc
 import itertools
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import tnet  # noqa: E402
-from tnet.expr import walk  # noqa: E402
+import tnet
+from tnet.expr import walk
 
 _tag = itertools.count()
 

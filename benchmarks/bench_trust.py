@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import tnet  # noqa: E402
-from tnet.network import linear_combination  # noqa: E402
+import tnet
+from tnet.network import linear_combination
 
 
 def _seconds(fn) -> float:
