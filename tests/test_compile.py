@@ -353,3 +353,23 @@ def test_the_torch_and_jax_prologue_is_written_only_where_a_step_uses_it():
         assert line not in tnet.compile(A + A.T, backend, sizes={}).source
         with_ones = tnet.compile(A + tnet.Ones(2, 2) + tnet.Delta(2, 2), backend).source
         assert line in with_ones
+
+
+def test_torch_inputs_of_mixed_dtypes_are_cast_to_their_common_dtype():
+    """torch's products refuse a long and a double operand: code for mixed dtypes casts the
+    inputs to their common dtype first (as numpy would promote them); a call with other dtypes
+    than the last gets the code for its own."""
+    A, x = tnet.Variable("A", 3, 3), tnet.Variable("x", 3)
+    f = tnet.compile([A @ x, x @ A @ x], "torch")
+    Av, xv = np.arange(9).reshape(3, 3), np.array([0.5, 0.25, 0.125])
+    want = [Av @ xv, xv @ Av @ xv]
+    for a, v in [
+        (torch.tensor(Av), torch.tensor(xv)),  # long and double
+        (torch.tensor(Av, dtype=torch.float32), torch.tensor(xv)),  # float and double
+        (torch.tensor(Av, dtype=torch.float64), torch.tensor(xv)),  # one dtype: no casts
+        (torch.tensor(Av), torch.tensor(xv)),  # mixed again, after the fast path's call
+    ]:
+        got = f(A=a, x=v)
+        assert all(g.dtype == torch.float64 for g in got)
+        assert all(np.allclose(g.numpy(), w, rtol=1e-12) for g, w in zip(got, want))
+    assert "common = _common_dtype(" in f.source  # the code of the last call

@@ -41,6 +41,9 @@ class Backend:
     mutable = True
     #: the name the prologue defines (written only where a step uses it)
     prologue_defines: str | None = None
+    #: whether the library's products refuse operands of different dtypes (then code for inputs
+    #: of mixed dtypes casts them to one first: `cast_inputs`)
+    casts_mixed_dtypes = False
 
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         """Whether `value` is an array of this backend (`namespace`: the generated module's)."""
@@ -49,6 +52,10 @@ class Backend:
     def prologue(self, inputs: Sequence[str]) -> list[str]:
         """Lines at the top of the function body (e.g. the dtype and device of new arrays)."""
         return []
+
+    def cast_inputs(self, inputs: Sequence[str], needed: set[str]) -> list[str]:
+        """Lines casting the inputs to their common dtype (`casts_mixed_dtypes`)."""
+        raise NotImplementedError
 
     # -- literals ---------------------------------------------------------------------------
     def literal(self, array: np.ndarray) -> str:

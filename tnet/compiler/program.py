@@ -43,8 +43,9 @@ Shape = tuple[int, ...]
 _REUSE_LIMIT = 16
 
 #: names the generated code uses besides its values: the backends' modules (as imported), the
-#: torch prologue's `new`, and Python's builtins; a variable of one of these names is renamed
-RESERVED = frozenset({"np", "jnp", "jax", "torch", "da", "dask", "new", *dir(builtins)})
+#: prologues' `new` and `dtype`, torch's `common` (mixed dtypes), and Python's builtins; a
+#: variable of one of these names is renamed
+RESERVED = frozenset({"np", "jnp", "jax", "torch", "da", "dask", "new", "common", "dtype", *dir(builtins)})
 
 
 @dataclass(frozen=True)

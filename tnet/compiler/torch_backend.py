@@ -12,6 +12,11 @@ import numpy as np
 from .backend import Backend
 
 _HELPERS = {
+    "_common_dtype": """def _common_dtype(*tensors):
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return dtype""",
     "_adj": """def _adj(x):
     n = x.shape[-1]
     u, s, vh = torch.linalg.svd(x)
@@ -53,6 +58,12 @@ class TorchBackend(Backend):
         return isinstance(value, namespace["torch"].Tensor)
 
     prologue_defines = "new"
+    casts_mixed_dtypes = True  # torch.matmul and friends refuse a long and a double operand
+
+    def cast_inputs(self, inputs: Sequence[str], needed: set[str]) -> list[str]:
+        needed.add("_common_dtype")
+        lines = [f"common = _common_dtype({', '.join(inputs)})  # the inputs' dtypes differ: cast to one"]
+        return lines + [f"{x} = {x}.to(common)" for x in inputs]
 
     def copy(self, x: str) -> str:
         return f"{x}.clone()"
