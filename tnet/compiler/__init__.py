@@ -135,9 +135,10 @@ class Compiled:
         if missing:
             var = self.variables[missing[0]]
             raise BindingError(f"missing argument for variable {missing[0]!r} of shape {_fmt(var.shape)}")
-        # a library whose products refuse mixed dtypes gets its inputs cast to one dtype first
-        mixed = self.backend.casts_mixed_dtypes and len({given[name].dtype for name in self.variables}) > 1
-        return self._specialize(sizes, mixed)
+        spec = self._specialize(sizes)
+        if self.backend.casts_mixed_dtypes and len({given[name].dtype for name in spec.params}) > 1:
+            spec = self._specialize(sizes, mixed=True)  # products that refuse mixed dtypes: cast first
+        return spec
 
     # -- what was generated -----------------------------------------------------------------
     @property
