@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ContractionError
-from .planners import PLANNERS, check_planner, library_path
+from .planners import DP_LIMIT, PLANNERS, auto_paths, check_planner, library_path
 
 __all__ = [
     "ContractionError",
@@ -67,8 +67,15 @@ __all__ = [
 Edge = Hashable
 Labels = tuple[Edge, ...]
 
-# Greedy plans are re-optimised in windows of this many sub-trees (see `_refine`).
+# Plan trees of large networks are reconfigured in windows of this many sub-trees, then the
+# best one in larger windows (see `_Reconfigurer` and `_large_network_tree`).
 _REFINE_WINDOW = 6
+_REFINE_WINDOW_LARGE = 8
+# At most this many reconfiguration passes per window size (a fixpoint usually comes first).
+_MAX_PASSES = 50
+# Shares of a time budget: the path searches end by the first, the reconfiguration by the second.
+_SEARCH_SHARE = 0.4
+_REFINE_SHARE = 0.9
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -520,6 +527,104 @@ def _best_order(items: list[list[_Option]], need: int, msize: _Sizer) -> _Option
     return options[full][0]
 
 
+def _window_order(items: list[list[_Option]], need: int, size_of: Sequence[int]) -> tuple[int, _Tree]:
+    """Fewest-FLOPs pairwise order of a window's `items` (as in `_best_order`, without its tie
+    break on the largest intermediate); returns (FLOPs, tree).
+
+    The same dynamic programming over subsets, on the window's own edges renumbered from 0, so
+    that the size of an edge set is a product of a few table entries (one per 8 edges) instead
+    of a walk over a large bitmask."""
+    n = len(items)
+    every = 0
+    for options in items:
+        for option in options:
+            every |= option[0]
+    edges = _bits(every)
+    local = {e: k for k, e in enumerate(edges)}
+
+    def renumber(mask: int) -> int:
+        got = 0
+        for e in _bits(mask & every):
+            got |= 1 << local[e]
+        return got
+
+    tables = []
+    for start in range(0, len(edges), 8):
+        chunk = edges[start : start + 8]
+        table = [1] * (1 << len(chunk))
+        for m in range(1, len(table)):
+            low = m & -m
+            table[m] = table[m ^ low] * size_of[chunk[low.bit_length() - 1]]
+        tables.append(table)
+    memo: dict[int, int] = {}
+
+    def size(mask: int) -> int:
+        got = memo.get(mask)
+        if got is None:
+            got = 1
+            m = mask
+            for table in tables:
+                got *= table[m & 255]
+                m >>= 8
+            memo[mask] = got
+        return got
+
+    full = (1 << n) - 1
+    first = [renumber(options[0][0]) for options in items]
+    union = [0] * (full + 1)
+    for s in range(1, full + 1):
+        low = s & -s
+        union[s] = union[s ^ low] | first[low.bit_length() - 1]
+    outside_need = renumber(need)
+    # ways[s]: (mask, its size, cost, option) of each way subset s can be presented; `choice` the split
+    ways: list[list[tuple[int, int, int, int]]] = [[] for _ in range(full + 1)]
+    for i, options in enumerate(items):
+        for k, option in enumerate(options):
+            mask = renumber(option[0])
+            ways[1 << i].append((mask, size(mask), option[1], k))
+    choice: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (full + 1)
+    for s in range(3, full + 1):
+        low = s & -s
+        if s == low:
+            continue
+        keep = union[s] & (outside_need | union[full ^ s])
+        best = -1
+        pick = (0, 0, 0, 0)
+        rest = s ^ low
+        for connected in (True, False):
+            sub = rest
+            while sub:
+                sub = (sub - 1) & rest
+                a = low | sub
+                b = s ^ a
+                if connected and not union[a] & union[b]:
+                    continue
+                for ma, sa, ca, wa in ways[a]:
+                    for mb, sb, cb, wb in ways[b]:
+                        inv = ma | mb
+                        got = memo.get(ma & mb)
+                        if got is None:
+                            got = size(ma & mb)
+                        cost = ca + cb + sa * sb // got * (2 if inv & ~keep else 1)
+                        if cost < best or best < 0:
+                            best = cost
+                            pick = (a, wa, b, wb)
+            if best >= 0:
+                break
+        ways[s] = [(keep, size(keep), best, 0)]
+        choice[s] = pick
+
+    def tree(s: int, way: int) -> _Tree:
+        if s & (s - 1) == 0:
+            return items[s.bit_length() - 1][way][3]
+        a, wa, b, wb = choice[s]
+        return ("pair", tree(a, wa), tree(b, wb))
+
+    if n == 1:
+        return items[0][0][1], items[0][0][3]
+    return ways[full][0][2], tree(full, 0)
+
+
 def _optimal_tree(net: _Network) -> _Tree:
     """The optimal order of the whole network."""
     items = [_leaf_options(net, i) for i in range(len(net.edges))]
@@ -618,55 +723,194 @@ def _greedy_tree(net: _Network, by: str) -> _Tree:
     return trees[len(trees) - 1]
 
 
-def _leaf_set(tree: _Tree) -> int:
-    if tree[0] == "leaf":
-        return 1 << tree[1]
-    return _leaf_set(tree[1]) | _leaf_set(tree[2])
+class _Reconfigurer:
+    """Subtree reconfiguration of a plan tree: every small connected piece of the tree is
+    re-solved optimally, pass after pass, until a whole pass changes nothing.
 
+    The tree is held in arrays (node ids ``0 .. n-1`` are the leaves, ``n ..`` the pairwise
+    steps).  A pass visits the steps children first; at a step `v` it takes a *window*: the
+    sub-trees hanging below `v` once up to `window` of them are exposed, by opening the
+    dearest step inside the window first (a step's cost is its own FLOPs).  `_best_order`
+    orders the window's sub-trees optimally (their insides fixed: their costs are constants of
+    the window); the steps of the window are rebuilt when that is cheaper than what they cost
+    now.  So a pass never increases the FLOPs, and passes stop at a fixpoint, when `max_passes`
+    are done or when the clock passes `deadline`.
 
-def _refine(net: _Network, tree: _Tree, window: int) -> _Option:
-    """Re-optimise a tree in windows: the top `window` sub-trees under each node are reordered
-    optimally (with `_best_order`), working down to the leaves."""
-    n = len(net.edges)
-    union_r = [0] * n
-    for i in range(n):
-        union_r[i] = net.reduced[i]
+    A step's result holds the edges of its leaves that a leaf outside it or the output needs,
+    so a window's value depends only on the edge masks of its sub-trees and on the edges needed
+    outside it: windows already solved are looked up in a table (local to one
+    `_Reconfigurer`, dropped with it), which makes every pass after the first cheap.
+    Everything is visited in a fixed order, so the result depends on the tree alone.
+    """
 
-    def result_mask(leaves: int) -> int:
-        inside = outside = 0
+    def __init__(self, net: _Network, tree: _Tree) -> None:
+        self.net = net
+        n = self.n = len(net.edges)
+        self.left = [-1] * max(2 * n - 1, 1)
+        self.right = [-1] * max(2 * n - 1, 1)
+        self.inside = list(net.reduced) + [0] * max(n - 1, 0)  # union of the leaves' edges
+        self.mask = list(net.reduced) + [0] * max(n - 1, 0)  # edges of the node's result
+        self.red = [True] * n  # the leaf's private edges summed in a step of its own
+        self.table: dict[tuple[Any, ...], tuple[int, _Tree]] = {}
+        # tuples -> arrays, without recursion (a greedy tree may be as deep as it is wide)
+        next_id = n
+        stack: list[tuple[_Tree, int, int]] = [(tree, -1, 0)]  # (subtree, parent, side)
+        while stack:
+            sub, parent, side = stack.pop()
+            if sub[0] == "leaf":
+                node = sub[1]
+                self.red[node] = sub[2]
+            else:
+                node = next_id
+                next_id += 1
+                stack.append((sub[2], node, 1))
+                stack.append((sub[1], node, 0))
+            if parent >= 0:
+                (self.right if side else self.left)[parent] = node
+        self.root = n if n > 1 else 0
         for i in range(n):
-            if leaves >> i & 1:
-                inside |= union_r[i]
-            else:
-                outside |= union_r[i]
-        return inside & (net.out_mask | outside)
+            if not self.red[i]:
+                self.mask[i] = net.distinct[i]
+        for v in reversed(self._preorder()):
+            if v >= n:
+                self.inside[v] = self.inside[self.left[v]] | self.inside[self.right[v]]
+        self._set_masks(self.root, net.out_mask)
 
-    def visit(node: _Tree) -> _Option:
-        if node[0] == "leaf":
-            return _leaf_options(net, node[1])[0]
-        frontier = [node]
-        k = 0
-        while len(frontier) < window and k < len(frontier):
-            if frontier[k][0] == "pair":
-                f = frontier.pop(k)
-                frontier[k:k] = [f[1], f[2]]
-            else:
-                k += 1
-        items = []
-        for f in frontier:
-            if f[0] == "leaf":
-                items.append(_leaf_options(net, f[1]))
-            else:
-                sub = visit(f)
-                items.append([(result_mask(_leaf_set(f)), sub[1], sub[2], sub[3])])
-        leaves = _leaf_set(node)
-        need = net.out_mask
-        for i in range(n):
-            if not leaves >> i & 1:
-                need |= union_r[i]
-        return _best_order(items, need, net.msize)
+    def _preorder(self, top: int | None = None, stop: frozenset[int] = frozenset()) -> list[int]:
+        """Node ids from `top` (the root by default) down, parents before children; the nodes
+        in `stop` are listed but not descended into."""
+        order = []
+        stack = [self.root if top is None else top]
+        n = self.n
+        while stack:
+            v = stack.pop()
+            order.append(v)
+            if v >= n and v not in stop:
+                stack.append(self.right[v])
+                stack.append(self.left[v])
+        return order
 
-    return visit(tree)
+    def _set_masks(self, top: int, need: int, stop: frozenset[int] = frozenset()) -> None:
+        """Recompute the result masks below `top`, whose outside needs the edges `need`."""
+        n, left, right, inside, mask = self.n, self.left, self.right, self.inside, self.mask
+        stack = [(top, need)]
+        while stack:
+            v, outside = stack.pop()
+            if v < n:
+                continue
+            mask[v] = inside[v] & outside
+            if v in stop:
+                continue
+            stack.append((left[v], outside | inside[right[v]]))
+            stack.append((right[v], outside | inside[left[v]]))
+
+    def _step_cost(self, v: int) -> int:
+        mask = self.mask
+        inv = mask[self.left[v]] | mask[self.right[v]]
+        return self.net.msize(inv) * (2 if inv & ~mask[v] else 1)
+
+    def flops(self) -> int:
+        """The tree's FLOPs, as `Plan` counts them."""
+        total = sum(self.net.unary_flops(i) for i in range(self.n) if self.red[i])
+        return total + sum(self._step_cost(v) for v in range(self.n, 2 * self.n - 1))
+
+    def tree(self) -> _Tree:
+        """The tree as nested tuples."""
+        built: dict[int, _Tree] = {}
+        for v in reversed(self._preorder()):
+            if v < self.n:
+                built[v] = ("leaf", v, self.red[v])
+            else:
+                built[v] = ("pair", built.pop(self.left[v]), built.pop(self.right[v]))
+        return built[self.root]
+
+    def _window(self, v: int, size: int) -> tuple[list[int], list[int]]:
+        """The steps of the window at `v` (v first) and the sub-trees hanging below them."""
+        n = self.n
+        steps = [v]
+        hanging = [self.left[v], self.right[v]]
+        while len(hanging) < size:
+            dearest, where = -1, -1
+            for k, u in enumerate(hanging):
+                if u >= n:
+                    cost = self._step_cost(u)
+                    if cost > dearest:
+                        dearest, where = cost, k
+            if where < 0:
+                break
+            u = hanging.pop(where)
+            steps.append(u)
+            hanging[where:where] = [self.left[u], self.right[u]]
+        return steps, hanging
+
+    def improve(self, v: int, size: int, need: int) -> bool:
+        """Re-solve the window at step `v` (whose outside needs `need`); True if it got cheaper."""
+        n, net = self.n, self.net
+        steps, hanging = self._window(v, size)
+        if len(hanging) < 3:
+            return False
+        now = sum(self._step_cost(u) for u in steps)
+        now += sum(net.unary_flops(u) for u in hanging if u < n and self.red[u])
+        # canonical order: leaves by number, then sub-trees by result mask (equal masks are
+        # interchangeable for the window)
+        hanging.sort(key=lambda u: (0, u) if u < n else (1, self.mask[u]))
+        union = 0
+        for u in hanging:
+            union |= self.inside[u]
+        key = (tuple(u if u < n else ~self.mask[u] for u in hanging), need & union)
+        got = self.table.get(key)
+        if got is None:
+            items = [_leaf_options(net, u) if u < n else [(self.mask[u], 0, 0, ("item", k))] for k, u in enumerate(hanging)]
+            got = self.table[key] = _window_order(items, need, net.size_of)
+        best, arrangement = got
+        if best >= now:
+            return False
+        free = [u for u in steps if u != v]
+        stack: list[tuple[_Tree, int, int]] = [(arrangement, -1, 0)]
+        made: list[int] = []
+        while stack:
+            sub, parent, side = stack.pop()
+            if sub[0] == "leaf":
+                node = sub[1]
+                self.red[node] = sub[2]
+                self.mask[node] = net.reduced[node] if sub[2] else net.distinct[node]
+            elif sub[0] == "item":
+                node = hanging[sub[1]]
+            else:
+                node = v if parent < 0 else free.pop()
+                made.append(node)
+                stack.append((sub[2], node, 1))
+                stack.append((sub[1], node, 0))
+            if parent >= 0:
+                (self.right if side else self.left)[parent] = node
+        for u in reversed(made):
+            self.inside[u] = self.inside[self.left[u]] | self.inside[self.right[u]]
+        self._set_masks(v, need, frozenset(hanging))
+        return True
+
+    def run(self, size: int, max_passes: int, deadline: float | None) -> int:
+        """Passes of windows of `size` sub-trees until one changes nothing; returns the number
+        of passes that changed the tree."""
+        n, net = self.n, self.net
+        changed = 0
+        for _ in range(max_passes):
+            # the edges each step's outside needs, then the steps children first
+            need = {self.root: net.out_mask}
+            order = self._preorder()
+            for v in order:
+                if v >= n:
+                    need[self.left[v]] = need[v] | self.inside[self.right[v]]
+                    need[self.right[v]] = need[v] | self.inside[self.left[v]]
+            better = False
+            for v in reversed(order):
+                if v >= n and self.improve(v, size, need[v]):
+                    better = True
+                if deadline is not None and time.perf_counter() > deadline:
+                    return changed + better
+            if not better:
+                break
+            changed += 1
+        return changed
 
 
 class _Builder:
@@ -795,27 +1039,45 @@ def _tree_cost(net: _Network, tree: _Tree) -> tuple[int, int]:
 
 
 def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time_budget: float | None) -> _Tree:
-    """The order of a network beyond the exhaustive search: tnet's greedy orders for "greedy";
-    the library's path (planners.py) for the others, and for "auto" the cheaper of the two. Each
-    is re-optimised in windows (`_refine`): the top sub-trees under each node reordered
-    optimally, which repairs the local mistakes a randomised greedy search leaves."""
-    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    """The order of a network beyond the exhaustive search.
+
+    Starting trees: tnet's greedy orders for "greedy"; the library's path (planners.py) for
+    "optimal" and "hyper"; for "auto" both tnet's greedy orders and opt_einsum's (one optimal
+    path up to its DP limit, the best of several random-greedy searches beyond). Each starting
+    tree is improved by subtree reconfiguration (`_Reconfigurer`) in windows of
+    `_REFINE_WINDOW` sub-trees until a pass changes nothing, and the cheapest result once more
+    in windows of `_REFINE_WINDOW_LARGE` ("auto" and beyond `DP_LIMIT` operands only). Windows
+    never exceed `exhaustive_limit` sub-trees.
+
+    With a `time_budget` the searches share the first `_SEARCH_SHARE` of it and the
+    reconfiguration stops at `_REFINE_SHARE` of it (a pass is cut short, its gains kept), so
+    that the whole stays within the budget; without one, every step is a fixed amount of work
+    and the tree is the same in every run."""
     start = time.perf_counter()
-    candidates: list[_Tree] = []
+    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    large_window = max(2, min(exhaustive_limit, _REFINE_WINDOW_LARGE))
+    deadline = None if time_budget is None else start + _REFINE_SHARE * time_budget
+    n = len(net.edges)
+    output = [net.index[e] for e in net.output]
+    starts: list[_Tree] = []
     if planner in ("auto", "greedy"):
-        best = min(
-            (_refine(net, _greedy_tree(net, by), window) for by in ("size", "flops")),
-            key=lambda option: (option[1], option[2]),
-        )
-        candidates.append(best[3])
-    if planner != "greedy":
-        if time_budget is not None:  # the library searches for what is left of the budget
-            time_budget = max(time_budget - (time.perf_counter() - start), 0.01)
-        path = library_path(net.edges, [net.index[e] for e in net.output], net.size_of, planner, time_budget)
-        candidates.append(_refine(net, _path_tree(len(net.edges), path), window)[3])
-    if len(candidates) == 1:
-        return candidates[0]
-    return min(candidates, key=lambda tree: _tree_cost(net, tree))
+        starts += [_greedy_tree(net, by) for by in ("size", "flops")]
+    if planner == "auto":
+        budget = None if time_budget is None else _SEARCH_SHARE * time_budget
+        starts += [_path_tree(n, path) for path in auto_paths(net.edges, output, net.size_of, budget)]
+    elif planner != "greedy":
+        path = library_path(net.edges, output, net.size_of, planner, time_budget and _SEARCH_SHARE * time_budget)
+        starts.append(_path_tree(n, path))
+    best: _Reconfigurer | None = None
+    for tree in starts:
+        done = _Reconfigurer(net, tree)
+        done.run(window, _MAX_PASSES, deadline)
+        if best is None or done.flops() < best.flops():
+            best = done
+    assert best is not None
+    if planner == "auto" and n > DP_LIMIT:
+        best.run(large_window, _MAX_PASSES, deadline)
+    return best.tree()
 
 
 def plan_contraction(

@@ -43,8 +43,13 @@ PLANNERS = ("auto", "optimal", "greedy", "hyper")
 #: up to this many operands "auto" uses opt_einsum's dynamic programming (optimal, fast enough)
 DP_LIMIT = 14
 
-#: greedy trials of "auto" beyond DP_LIMIT when no time budget is given
-RANDOM_GREEDY_TRIALS = 32
+#: greedy trials of "auto" beyond DP_LIMIT when no time budget is given (all searches together)
+RANDOM_GREEDY_TRIALS = 48
+
+#: the random-greedy searches of "auto" beyond DP_LIMIT: (alpha, temperature) of each, alpha
+#: weighting the operands' sizes in the greedy score (`_size_change`), the temperature how far
+#: a trial strays from the greedy choice (opt_einsum's ``RandomGreedy``)
+GREEDY_SEARCHES: tuple[tuple[float, float], ...] = ((1.0, 1.0), (1.0, 0.1), (0.5, 0.3), (1.5, 0.3))
 
 Path = list[tuple[int, ...]]
 
@@ -69,29 +74,88 @@ def library_path(
 
     `inputs` holds each operand's edge numbers, `output` the output's, `sizes[e]` edge e's
     size. "optimal" is opt_einsum's dynamic programming at any size; "greedy" one greedy order;
-    "auto" dynamic programming up to `DP_LIMIT` operands and random greedy beyond (32 trials, or
-    as many as `time_budget` seconds allow); "hyper" cotengra's hyper-optimizer (within
-    `time_budget`, 1 s when none is given)."""
-    symbol = [opt_einsum.get_symbol(e) for e in range(len(sizes))]
-    sets = [frozenset(symbol[e] for e in edges) for edges in inputs]
-    out = frozenset(symbol[e] for e in output)
-    size_dict = {symbol[e]: max(int(s), 1) for e, s in enumerate(sizes)}
-    state = random.getstate()  # both libraries seed Python's random module for their trials
-    try:
-        if planner == "hyper":
+    "auto" the first of `auto_paths`; "hyper" cotengra's hyper-optimizer (within `time_budget`,
+    1 s when none is given)."""
+    if planner == "auto":
+        return auto_paths(inputs, output, sizes, time_budget)[0]
+    if planner == "hyper":
+        symbol = [opt_einsum.get_symbol(e) for e in range(len(sizes))]
+        sets = [frozenset(symbol[e] for e in edges) for edges in inputs]
+        out = frozenset(symbol[e] for e in output)
+        size_dict = {symbol[e]: max(int(s), 1) for e, s in enumerate(sizes)}
+        with _own_random_state():
             return _hyper_path(sets, out, size_dict, time_budget)
-        optimizer: Any
-        if planner == "optimal" or (planner == "auto" and len(inputs) <= DP_LIMIT):
-            optimizer = opt_einsum.DynamicProgramming(minimize="flops", search_outer=planner == "optimal")
-        elif planner == "greedy":
-            optimizer = opt_einsum.paths.get_path_fn("greedy")
-        elif time_budget is not None:
-            optimizer = opt_einsum.RandomGreedy(max_repeats=10**6, max_time=time_budget, minimize="flops")
-        else:
-            optimizer = opt_einsum.RandomGreedy(max_repeats=RANDOM_GREEDY_TRIALS, minimize="flops")
-        return [tuple(step) for step in optimizer(sets, out, size_dict)]
-    finally:
-        random.setstate(state)
+    optimizer: Any
+    if planner == "optimal":
+        optimizer = opt_einsum.DynamicProgramming(minimize="flops", search_outer=True)
+    else:
+        optimizer = opt_einsum.paths.get_path_fn("greedy")
+    return _run(optimizer, inputs, output, sizes)
+
+
+def auto_paths(
+    inputs: Sequence[Sequence[int]],
+    output: Sequence[int],
+    sizes: Sequence[int],
+    time_budget: float | None,
+) -> list[Path]:
+    """The paths "auto" starts from: opt_einsum's dynamic programming (one optimal path) up to
+    `DP_LIMIT` operands; beyond, the best path of each random-greedy search of `GREEDY_SEARCHES`
+    (`RANDOM_GREEDY_TRIALS` trials in all, or as many as `time_budget` seconds allow, shared
+    equally), cheapest first by opt_einsum's count. Several searches with different heuristics
+    and temperatures give starting points of different shapes, which tnet's subtree
+    reconfiguration (contract.py) then improves; the best one after that is not always the one
+    that was cheapest before.
+
+    The edges reach opt_einsum as integers, whose hashes do not depend on the process, so the
+    searches visit candidates in the same order every time; each trial is seeded by its number:
+    without a time budget the paths are the same in every run."""
+    if len(inputs) <= DP_LIMIT:
+        return [_run(opt_einsum.DynamicProgramming(minimize="flops"), inputs, output, sizes)]
+    found = []
+    share = None if time_budget is None else time_budget / len(GREEDY_SEARCHES)
+    trials = max(1, RANDOM_GREEDY_TRIALS // len(GREEDY_SEARCHES))
+    for alpha, temperature in GREEDY_SEARCHES:
+        optimizer = opt_einsum.RandomGreedy(
+            cost_fn=_size_change(alpha),
+            temperature=temperature,
+            max_repeats=trials if share is None else 10**6,
+            max_time=share,
+            minimize="flops",
+        )
+        path = _run(optimizer, inputs, output, sizes)
+        found.append((min(optimizer.costs), len(found), path))
+    return [path for _, _, path in sorted(found)]
+
+
+def _size_change(alpha: float) -> Any:
+    """A greedy heuristic: the size of a pair's result less `alpha` times its operands' sizes
+    (alpha = 1 is opt_einsum's "memory-removed"; a larger alpha favours removing big tensors,
+    a smaller one keeping results small)."""
+
+    def cost(size12: int, size1: int, size2: int, k12: Any, k1: Any, k2: Any) -> float:
+        return size12 - alpha * (size1 + size2)
+
+    return cost
+
+
+class _own_random_state:
+    """Saves Python's `random` state and restores it on exit: the libraries seed the module's
+    global generator for their trials, which must not change the caller's."""
+
+    def __enter__(self) -> None:
+        self.state = random.getstate()
+
+    def __exit__(self, *exc: object) -> None:
+        random.setstate(self.state)
+
+
+def _run(optimizer: Any, inputs: Sequence[Sequence[int]], output: Sequence[int], sizes: Sequence[int]) -> Path:
+    """An opt_einsum optimizer's path, the edges given as integers (see `auto_paths`)."""
+    sets = [frozenset(edges) for edges in inputs]
+    size_dict = {e: max(int(s), 1) for e, s in enumerate(sizes)}
+    with _own_random_state():
+        return [tuple(step) for step in optimizer(sets, frozenset(output), size_dict)]
 
 
 def _hyper_path(
