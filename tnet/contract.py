@@ -71,10 +71,16 @@ Labels = tuple[Edge, ...]
 # best one in larger windows (see `_Reconfigurer` and `_large_network_tree`).
 _REFINE_WINDOW = 6
 _REFINE_WINDOW_LARGE = 8
+# Windows costing less than 1 / _NEGLIGIBLE of the whole tree are not re-solved; in the large
+# windows, less than 1 / _NEGLIGIBLE_LARGE.
+_NEGLIGIBLE = 10**12
+_NEGLIGIBLE_LARGE = 100
 # At most this many reconfiguration passes per window size (a fixpoint usually comes first).
 _MAX_PASSES = 50
 # Shares of a time budget: the path searches end by the first, the reconfiguration by the second.
 _SEARCH_SHARE = 0.4
+# The balances of the recursive bisections "auto" starts from (see `_bisection_tree`).
+_BISECTION_BALANCES = (0.25, 0.4)
 _REFINE_SHARE = 0.9
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -576,13 +582,21 @@ def _window_order(items: list[list[_Option]], need: int, size_of: Sequence[int])
         low = s & -s
         union[s] = union[s ^ low] | first[low.bit_length() - 1]
     outside_need = renumber(need)
-    # ways[s]: (mask, its size, cost, option) of each way subset s can be presented; `choice` the split
-    ways: list[list[tuple[int, int, int, int]]] = [[] for _ in range(full + 1)]
+    # the first way of presenting each subset: its mask, the mask's size, its cost; `alt` the
+    # second way of a leaf that may keep its private edges; `choice` the best split
+    km = [0] * (full + 1)
+    ks = [1] * (full + 1)
+    kc = [0] * (full + 1)
+    alt: dict[int, tuple[int, int, int]] = {}
     for i, options in enumerate(items):
-        for k, option in enumerate(options):
+        for k, option in enumerate(options[:2]):
             mask = renumber(option[0])
-            ways[1 << i].append((mask, size(mask), option[1], k))
+            if k == 0:
+                km[1 << i], ks[1 << i], kc[1 << i] = mask, size(mask), option[1]
+            else:
+                alt[1 << i] = (mask, size(mask), option[1])
     choice: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (full + 1)
+    memo_get = memo.get
     for s in range(3, full + 1):
         low = s & -s
         if s == low:
@@ -591,27 +605,33 @@ def _window_order(items: list[list[_Option]], need: int, size_of: Sequence[int])
         best = -1
         pick = (0, 0, 0, 0)
         rest = s ^ low
-        for connected in (True, False):
-            sub = rest
-            while sub:
-                sub = (sub - 1) & rest
-                a = low | sub
-                b = s ^ a
-                if connected and not union[a] & union[b]:
-                    continue
-                for ma, sa, ca, wa in ways[a]:
-                    for mb, sb, cb, wb in ways[b]:
-                        inv = ma | mb
-                        got = memo.get(ma & mb)
-                        if got is None:
-                            got = size(ma & mb)
-                        cost = ca + cb + sa * sb // got * (2 if inv & ~keep else 1)
-                        if cost < best or best < 0:
+        sub = rest
+        while sub:
+            sub = (sub - 1) & rest
+            a = low | sub
+            b = s ^ a
+            ma = km[a]
+            mb = km[b]
+            common = ma & mb
+            got = memo_get(common)
+            if got is None:
+                got = size(common)
+            # the size of ma | mb, from the sizes of ma, mb and their common edges
+            got = ks[a] * ks[b] // got if got else size(ma | mb)
+            cost = kc[a] + kc[b] + got * (2 if (ma | mb) & ~keep else 1)
+            if cost < best or best < 0:
+                best = cost
+                pick = (a, 0, b, 0)
+            if a in alt or b in alt:  # a leaf's other way (private edges kept)
+                ways_a = [(ma, ks[a], kc[a], 0)] + ([(*alt[a], 1)] if a in alt else [])
+                ways_b = [(mb, ks[b], kc[b], 0)] + ([(*alt[b], 1)] if b in alt else [])
+                for xa, _, ca, wa in ways_a:
+                    for xb, _, cb, wb in ways_b:
+                        cost = ca + cb + size(xa | xb) * (2 if (xa | xb) & ~keep else 1)
+                        if cost < best:
                             best = cost
                             pick = (a, wa, b, wb)
-            if best >= 0:
-                break
-        ways[s] = [(keep, size(keep), best, 0)]
+        km[s], ks[s], kc[s] = keep, size(keep), best
         choice[s] = pick
 
     def tree(s: int, way: int) -> _Tree:
@@ -622,7 +642,7 @@ def _window_order(items: list[list[_Option]], need: int, size_of: Sequence[int])
 
     if n == 1:
         return items[0][0][1], items[0][0][3]
-    return ways[full][0][2], tree(full, 0)
+    return kc[full], tree(full, 0)
 
 
 def _optimal_tree(net: _Network) -> _Tree:
@@ -723,9 +743,82 @@ def _greedy_tree(net: _Network, by: str) -> _Tree:
     return trees[len(trees) - 1]
 
 
+def _bisection_tree(net: _Network, balance: float) -> _Tree:
+    """A tree from recursive spectral bisection: each part of the network is cut in two where
+    the fewest (by log size) edges cross, and the two halves are ordered the same way.
+
+    A part's operands are sorted along the Fiedler vector (the eigenvector of the second
+    smallest eigenvalue of the part's weighted Laplacian: operands sharing an edge are joined
+    with weight log2(size) / (holders - 1), a hyperedge spread over its holders), and the cut
+    is the prefix of that order whose crossing edges (held on both sides, or by one side and
+    the output or the rest of the network) have the smallest product of sizes, among prefixes
+    holding between `balance` and 1 - `balance` of the part. A greedy order builds trees
+    whose first steps are cheap and whose last are huge; cutting where the network is thin
+    puts the big edges last, which is the shape good plans of large graph-like networks have.
+    Parts of up to `_REFINE_WINDOW` operands are ordered optimally (`_best_order`). The result
+    is a starting tree for `_Reconfigurer`."""
+    n = len(net.edges)
+    log_size = [float(np.log2(max(s, 1))) for s in net.size_of]
+    holders: list[list[int]] = [[] for _ in net.size_of]
+    for i, mask in enumerate(net.reduced):
+        for e in _bits(mask):
+            holders[e].append(i)
+    weight = np.zeros((n, n))
+    for e, hs in enumerate(holders):
+        if len(hs) > 1:
+            w = log_size[e] / (len(hs) - 1)
+            for a in hs:
+                for b in hs:
+                    if a != b:
+                        weight[a, b] += w
+    out = net.out_mask
+
+    def split(part: list[int], need: int) -> _Tree:
+        """The tree of `part`, whose outside needs the edges `need`."""
+        m = len(part)
+        if m <= _REFINE_WINDOW:  # small parts get their optimal order at once
+            return _best_order([_leaf_options(net, i) for i in part], need, net.msize)[3]
+        sub = weight[np.ix_(part, part)]
+        laplacian = np.diag(sub.sum(axis=1)) - sub
+        vectors = np.linalg.eigh(laplacian)[1]
+        order = [part[k] for k in np.argsort(vectors[:, 1], kind="stable")]
+        # sweep: the log size of the edges crossing the cut after each prefix
+        total: dict[int, int] = {}
+        for i in part:
+            for e in _bits(net.reduced[i]):
+                total[e] = total.get(e, 0) + 1
+        inside: dict[int, int] = {}
+        crossing = 0.0
+        lo = max(1, int(np.ceil(balance * m)))
+        hi = min(m - 1, max(lo, int(np.floor((1 - balance) * m))))
+        best, cut = -1.0, lo
+        for k in range(hi):
+            for e in _bits(net.reduced[order[k]]):
+                before = inside.get(e, 0)
+                inside[e] = before + 1
+                open_elsewhere = bool(need >> e & 1)
+                was = before > 0 and (before < total[e] or open_elsewhere)
+                now = before + 1 < total[e] or open_elsewhere
+                crossing += log_size[e] * (now - was)
+            if k + 1 >= lo and (best < 0 or crossing < best - 1e-9):
+                best, cut = crossing, k + 1
+        left, right = order[:cut], order[cut:]
+        edges_left = edges_right = 0
+        for i in left:
+            edges_left |= net.reduced[i]
+        for i in right:
+            edges_right |= net.reduced[i]
+        return ("pair", split(left, need | edges_right), split(right, need | edges_left))
+
+    return split(list(range(n)), out)
+
+
 class _Reconfigurer:
     """Subtree reconfiguration of a plan tree: every small connected piece of the tree is
-    re-solved optimally, pass after pass, until a whole pass changes nothing.
+    re-solved optimally, pass after pass, until a whole pass changes nothing.  Windows whose
+    steps cost less than 1 / `_NEGLIGIBLE` of the whole tree are skipped: their best order
+    could not change the total by more than that, and in a tree from a greedy search they are
+    most of the windows.
 
     The tree is held in arrays (node ids ``0 .. n-1`` are the leaves, ``n ..`` the pairwise
     steps).  A pass visits the steps children first; at a step `v` it takes a *window*: the
@@ -843,14 +936,17 @@ class _Reconfigurer:
             hanging[where:where] = [self.left[u], self.right[u]]
         return steps, hanging
 
-    def improve(self, v: int, size: int, need: int) -> bool:
-        """Re-solve the window at step `v` (whose outside needs `need`); True if it got cheaper."""
+    def improve(self, v: int, size: int, need: int, floor: int = 0) -> bool:
+        """Re-solve the window at step `v` (whose outside needs `need`) unless its steps cost
+        less than `floor`; True if it got cheaper."""
         n, net = self.n, self.net
         steps, hanging = self._window(v, size)
         if len(hanging) < 3:
             return False
         now = sum(self._step_cost(u) for u in steps)
         now += sum(net.unary_flops(u) for u in hanging if u < n and self.red[u])
+        if now < floor:
+            return False
         # canonical order: leaves by number, then sub-trees by result mask (equal masks are
         # interchangeable for the window)
         hanging.sort(key=lambda u: (0, u) if u < n else (1, self.mask[u]))
@@ -860,7 +956,9 @@ class _Reconfigurer:
         key = (tuple(u if u < n else ~self.mask[u] for u in hanging), need & union)
         got = self.table.get(key)
         if got is None:
-            items = [_leaf_options(net, u) if u < n else [(self.mask[u], 0, 0, ("item", k))] for k, u in enumerate(hanging)]
+            items = [
+                _leaf_options(net, u) if u < n else [(self.mask[u], 0, 0, ("item", k))] for k, u in enumerate(hanging)
+            ]
             got = self.table[key] = _window_order(items, need, net.size_of)
         best, arrangement = got
         if best >= now:
@@ -888,9 +986,10 @@ class _Reconfigurer:
         self._set_masks(v, need, frozenset(hanging))
         return True
 
-    def run(self, size: int, max_passes: int, deadline: float | None) -> int:
-        """Passes of windows of `size` sub-trees until one changes nothing; returns the number
-        of passes that changed the tree."""
+    def run(self, size: int, max_passes: int, deadline: float | None, negligible: int = _NEGLIGIBLE) -> int:
+        """Passes of windows of `size` sub-trees until one changes nothing (windows costing
+        less than 1 / `negligible` of the tree skipped); returns the number of passes that
+        changed the tree."""
         n, net = self.n, self.net
         changed = 0
         for _ in range(max_passes):
@@ -902,8 +1001,9 @@ class _Reconfigurer:
                     need[self.left[v]] = need[v] | self.inside[self.right[v]]
                     need[self.right[v]] = need[v] | self.inside[self.left[v]]
             better = False
+            floor = self.flops() // negligible
             for v in reversed(order):
-                if v >= n and self.improve(v, size, need[v]):
+                if v >= n and self.improve(v, size, need[v], floor):
                     better = True
                 if deadline is not None and time.perf_counter() > deadline:
                     return changed + better
@@ -1042,8 +1142,11 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     """The order of a network beyond the exhaustive search.
 
     Starting trees: tnet's greedy orders for "greedy"; the library's path (planners.py) for
-    "optimal" and "hyper"; for "auto" both tnet's greedy orders and opt_einsum's (one optimal
-    path up to its DP limit, the best of several random-greedy searches beyond). Each starting
+    "optimal" and "hyper"; for "auto" tnet's greedy orders, its recursive bisections
+    (`_bisection_tree`, one per balance in `_BISECTION_BALANCES`) and opt_einsum's paths (one
+    optimal path up to its DP limit, the best of several random-greedy searches beyond): which
+    start ends cheapest after reconfiguration varies from network to network by orders of
+    magnitude, so "auto" keeps several starts of different shapes. Each starting
     tree is improved by subtree reconfiguration (`_Reconfigurer`) in windows of
     `_REFINE_WINDOW` sub-trees until a pass changes nothing, and the cheapest result once more
     in windows of `_REFINE_WINDOW_LARGE` ("auto" and beyond `DP_LIMIT` operands only). Windows
@@ -1061,8 +1164,9 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     output = [net.index[e] for e in net.output]
     starts: list[_Tree] = []
     if planner in ("auto", "greedy"):
-        starts += [_greedy_tree(net, by) for by in ("size", "flops")]
+        starts += [_greedy_tree(net, by) for by in (("size",) if planner == "auto" else ("size", "flops"))]
     if planner == "auto":
+        starts += [_bisection_tree(net, balance) for balance in _BISECTION_BALANCES]
         budget = None if time_budget is None else _SEARCH_SHARE * time_budget
         starts += [_path_tree(n, path) for path in auto_paths(net.edges, output, net.size_of, budget)]
     elif planner != "greedy":
@@ -1076,7 +1180,7 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
             best = done
     assert best is not None
     if planner == "auto" and n > DP_LIMIT:
-        best.run(large_window, _MAX_PASSES, deadline)
+        best.run(large_window, _MAX_PASSES, deadline, _NEGLIGIBLE_LARGE)
     return best.tree()
 
 

@@ -23,8 +23,9 @@ at the end); contract.py turns it into its own plan, so plans print the same who
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import opt_einsum
@@ -44,7 +45,7 @@ PLANNERS = ("auto", "optimal", "greedy", "hyper")
 DP_LIMIT = 14
 
 #: greedy trials of "auto" beyond DP_LIMIT when no time budget is given (all searches together)
-RANDOM_GREEDY_TRIALS = 48
+RANDOM_GREEDY_TRIALS = 12
 
 #: the random-greedy searches of "auto" beyond DP_LIMIT: (alpha, temperature) of each, alpha
 #: weighting the operands' sizes in the greedy score (`_size_change`), the temperature how far
@@ -112,7 +113,7 @@ def auto_paths(
     without a time budget the paths are the same in every run."""
     if len(inputs) <= DP_LIMIT:
         return [_run(opt_einsum.DynamicProgramming(minimize="flops"), inputs, output, sizes)]
-    found = []
+    found: list[tuple[float, int, Path]] = []
     share = None if time_budget is None else time_budget / len(GREEDY_SEARCHES)
     trials = max(1, RANDOM_GREEDY_TRIALS // len(GREEDY_SEARCHES))
     for alpha, temperature in GREEDY_SEARCHES:
@@ -139,15 +140,15 @@ def _size_change(alpha: float) -> Any:
     return cost
 
 
-class _own_random_state:
+@contextlib.contextmanager
+def _own_random_state() -> Iterator[None]:
     """Saves Python's `random` state and restores it on exit: the libraries seed the module's
     global generator for their trials, which must not change the caller's."""
-
-    def __enter__(self) -> None:
-        self.state = random.getstate()
-
-    def __exit__(self, *exc: object) -> None:
-        random.setstate(self.state)
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 def _run(optimizer: Any, inputs: Sequence[Sequence[int]], output: Sequence[int], sizes: Sequence[int]) -> Path:
