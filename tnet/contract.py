@@ -1153,9 +1153,10 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     never exceed `exhaustive_limit` sub-trees.
 
     With a `time_budget` the searches share the first `_SEARCH_SHARE` of it and the
-    reconfiguration stops at `_REFINE_SHARE` of it (a pass is cut short, its gains kept), so
-    that the whole stays within the budget; without one, every step is a fixed amount of work
-    and the tree is the same in every run."""
+    reconfiguration stops at `_REFINE_SHARE` of it (a pass is cut short, its gains kept; each
+    start gets an equal share of the time left when its turn comes, and the large windows one
+    more), so that the whole stays within the budget; without one, every step is a fixed
+    amount of work and the tree is the same in every run."""
     start = time.perf_counter()
     window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
     large_window = max(2, min(exhaustive_limit, _REFINE_WINDOW_LARGE))
@@ -1172,14 +1173,19 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     elif planner != "greedy":
         path = library_path(net.edges, output, net.size_of, planner, time_budget and _SEARCH_SHARE * time_budget)
         starts.append(_path_tree(n, path))
+    large = planner == "auto" and n > DP_LIMIT
     best: _Reconfigurer | None = None
-    for tree in starts:
+    for k, tree in enumerate(starts):
         done = _Reconfigurer(net, tree)
-        done.run(window, _MAX_PASSES, deadline)
+        until = deadline
+        if deadline is not None:  # an equal share of what is left (and one for the large windows)
+            now = time.perf_counter()
+            until = now + (deadline - now) / (len(starts) - k + large)
+        done.run(window, _MAX_PASSES, until)
         if best is None or done.flops() < best.flops():
             best = done
     assert best is not None
-    if planner == "auto" and n > DP_LIMIT:
+    if large:
         best.run(large_window, _MAX_PASSES, deadline, _NEGLIGIBLE_LARGE)
     return best.tree()
 
@@ -1202,13 +1208,18 @@ def plan_contraction(
         exhaustive_limit: networks with up to this many operands get an optimal order from
             tnet's own search (dynamic programming over subsets, exponential in the count),
             whatever the planner; larger ones the planner's order.
-        planner: who orders a larger network (planners.py): "auto" (the default) opt_einsum's
-            dynamic programming up to 14 operands and its random greedy beyond, or tnet's own
-            greedy order when that is cheaper; "optimal" opt_einsum's dynamic programming at any
-            size (exponential time); "greedy" tnet's greedy order, refined in windows (fastest);
-            "hyper" cotengra's hyper-optimizer (the optional extra ``tnet-calculus[hyper]``).
-        time_budget: seconds the "auto" and "hyper" searches may take on a large network (None:
-            "auto" runs a fixed number of trials, so its plan is deterministic; "hyper" 1 s).
+        planner: who orders a larger network (planners.py): "auto" (the default) the
+            cheapest of several starting orders (tnet's greedy order, recursive bisections,
+            opt_einsum's dynamic programming up to 14 operands or several random-greedy
+            searches beyond), each improved by subtree reconfiguration; "optimal" opt_einsum's
+            dynamic programming at any size (exponential time); "greedy" tnet's greedy orders,
+            reconfigured (fastest); "hyper" cotengra's hyper-optimizer (the optional extra
+            ``tnet-calculus[hyper]``), reconfigured. The plan's value never depends on the
+            planner, only its cost does.
+        time_budget: seconds planning may take on a large network, searches and
+            reconfiguration together (None: "auto" does a fixed amount of work, so its plan is
+            the same in every run; "hyper" searches 1 s). A few fixed steps run whatever the
+            budget (at 200 operands about 0.15 s), so a smaller budget is exceeded.
 
     Returns:
         The plan; ``str(plan)`` is a readable report.

@@ -4,10 +4,13 @@ tnet searches the order of small networks itself (contract.py: exhaustive, optim
 8 operands). Beyond that this module asks well-kept libraries through their public APIs:
 
 * opt_einsum (a core dependency): ``DynamicProgramming`` (an optimal order for up to
-  `DP_LIMIT` operands) and ``RandomGreedy`` (many greedy orders with a random tie-breaking
-  temperature; each trial has a fixed seed, but the search visits sets of edges in Python's
-  hash order, so the path found may differ between processes, and a time budget cuts it short;
-  the value of a contraction never depends on its plan, only its cost does);
+  `DP_LIMIT` operands) and ``RandomGreedy`` (greedy orders whose choices are drawn at a
+  temperature, each trial seeded by its number). "auto" runs several random-greedy searches
+  with different heuristics and temperatures (`GREEDY_SEARCHES`) and hands all their best
+  paths to contract.py, which improves each by subtree reconfiguration and keeps the cheapest.
+  The edges are given to opt_einsum as integers: the searches visit sets of edges in hash
+  order, and the hash of an integer, unlike a string's, is the same in every process, so
+  without a time budget the paths (and so the plans) are the same in every run;
 * cotengra (the optional extra ``tnet-calculus[hyper]``): ``HyperOptimizer``, which tunes the
   greedy and partitioning contraction-tree builders of very large networks within a time budget.
 
@@ -18,13 +21,15 @@ is all a path search needs: diagonals and private edges are handled by tnet's ow
 and a hyperedge stays open until no remaining operand and not the output needs it, which is
 how both libraries treat an index held by several inputs. What comes back is a path in
 opt_einsum's format (positions in the shrinking list of operands, each contraction appended
-at the end); contract.py turns it into its own plan, so plans print the same whoever found them.
+at the end); contract.py turns it into its own plan, so plans print the same whoever found it.
+Both libraries seed Python's global `random` generator; its state is restored afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -102,11 +107,13 @@ def auto_paths(
 ) -> list[Path]:
     """The paths "auto" starts from: opt_einsum's dynamic programming (one optimal path) up to
     `DP_LIMIT` operands; beyond, the best path of each random-greedy search of `GREEDY_SEARCHES`
-    (`RANDOM_GREEDY_TRIALS` trials in all, or as many as `time_budget` seconds allow, shared
-    equally), cheapest first by opt_einsum's count. Several searches with different heuristics
-    and temperatures give starting points of different shapes, which tnet's subtree
-    reconfiguration (contract.py) then improves; the best one after that is not always the one
-    that was cheapest before.
+    (`RANDOM_GREEDY_TRIALS` trials in all; with a `time_budget`, as many as it allows, each
+    search given an equal share of the time left when its turn comes, and the searches whose
+    turn comes after the budget is spent skipped: a trial is never cut short, so a budget
+    smaller than one trial still runs one), cheapest first by opt_einsum's count. Several
+    searches with different heuristics and temperatures give starting points of different
+    shapes, which tnet's subtree reconfiguration (contract.py) then improves; the best one
+    after that is not always the one that was cheapest before.
 
     The edges reach opt_einsum as integers, whose hashes do not depend on the process, so the
     searches visit candidates in the same order every time; each trial is seeded by its number:
@@ -114,9 +121,15 @@ def auto_paths(
     if len(inputs) <= DP_LIMIT:
         return [_run(opt_einsum.DynamicProgramming(minimize="flops"), inputs, output, sizes)]
     found: list[tuple[float, int, Path]] = []
-    share = None if time_budget is None else time_budget / len(GREEDY_SEARCHES)
     trials = max(1, RANDOM_GREEDY_TRIALS // len(GREEDY_SEARCHES))
-    for alpha, temperature in GREEDY_SEARCHES:
+    deadline = None if time_budget is None else time.perf_counter() + time_budget
+    for k, (alpha, temperature) in enumerate(GREEDY_SEARCHES):
+        share = None
+        if deadline is not None:  # an equal share of what is left; none left: no more searches
+            left = deadline - time.perf_counter()
+            if left <= 0 and found:
+                break
+            share = max(left, 0.0) / (len(GREEDY_SEARCHES) - k)
         optimizer = opt_einsum.RandomGreedy(
             cost_fn=_size_change(alpha),
             temperature=temperature,
