@@ -161,3 +161,10 @@ def test_time_budget_plans_are_valid(planner):
     want = np.einsum(spec, *arrays, optimize="greedy")
     plan = tc.plan_contraction(inputs, output, sizes, planner=planner, time_budget=0.01)
     assert np.allclose(tc.execute(plan, arrays), want)
+
+
+def test_sizes_of_edge_sets_of_any_length():
+    """The product of the sizes of thousands of edges, without recursion."""
+    sizer = tc._Sizer([2, 3] * 1500)
+    assert sizer((1 << 3000) - 1) == 6**1500
+    assert sizer(0b1011) == 2 * 3 * 3 and sizer(1 << 2999) == 3

@@ -79,9 +79,11 @@ _NEGLIGIBLE_LARGE = 100
 _MAX_PASSES = 50
 # Shares of a time budget: the path searches end by the first, the reconfiguration by the second.
 _SEARCH_SHARE = 0.4
-# The balances of the recursive bisections "auto" starts from (see `_bisection_tree`).
-_BISECTION_BALANCES = (0.25, 0.4)
 _REFINE_SHARE = 0.9
+# The balances of the recursive bisections "auto" starts from (see `_bisection_tree`), and the
+# most operands it bisects (its Laplacian is dense: n x n numbers, an O(n^3) eigensolver).
+_BISECTION_BALANCES = (0.25, 0.4)
+_BISECTION_LIMIT = 1000
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -383,11 +385,20 @@ class _Sizer:
         self.cache: dict[int, int] = {0: 1}
 
     def __call__(self, mask: int) -> int:
-        got = self.cache.get(mask)
-        if got is None:
-            low = mask & -mask
-            got = self(mask ^ low) * self.size_of[low.bit_length() - 1]
-            self.cache[mask] = got
+        cache = self.cache
+        got = cache.get(mask)
+        if got is not None:
+            return got
+        # strip the lowest edge until a known product, then multiply back up (no recursion:
+        # a mask may hold thousands of edges)
+        stack = []
+        while got is None:
+            stack.append(mask)
+            mask ^= mask & -mask
+            got = cache.get(mask)
+        for mask in reversed(stack):
+            got *= self.size_of[(mask & -mask).bit_length() - 1]
+            cache[mask] = got
         return got
 
 
@@ -1142,8 +1153,9 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     """The order of a network beyond the exhaustive search.
 
     Starting trees: tnet's greedy orders for "greedy"; the library's path (planners.py) for
-    "optimal" and "hyper"; for "auto" tnet's greedy orders, its recursive bisections
-    (`_bisection_tree`, one per balance in `_BISECTION_BALANCES`) and opt_einsum's paths (one
+    "optimal" and "hyper"; for "auto" tnet's greedy order, its recursive bisections
+    (`_bisection_tree`, one per balance in `_BISECTION_BALANCES`, up to `_BISECTION_LIMIT`
+    operands) and opt_einsum's paths (one
     optimal path up to its DP limit, the best of several random-greedy searches beyond): which
     start ends cheapest after reconfiguration varies from network to network by orders of
     magnitude, so "auto" keeps several starts of different shapes. Each starting
@@ -1167,7 +1179,8 @@ def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time
     if planner in ("auto", "greedy"):
         starts += [_greedy_tree(net, by) for by in (("size",) if planner == "auto" else ("size", "flops"))]
     if planner == "auto":
-        starts += [_bisection_tree(net, balance) for balance in _BISECTION_BALANCES]
+        if n <= _BISECTION_LIMIT:
+            starts += [_bisection_tree(net, balance) for balance in _BISECTION_BALANCES]
         budget = None if time_budget is None else _SEARCH_SHARE * time_budget
         starts += [_path_tree(n, path) for path in auto_paths(net.edges, output, net.size_of, budget)]
     elif planner != "greedy":
