@@ -827,18 +827,18 @@ def _bisection_tree(net: _Network, balance: float) -> _Tree:
 class _Reconfigurer:
     """Subtree reconfiguration of a plan tree: every small connected piece of the tree is
     re-solved optimally, pass after pass, until a whole pass changes nothing.  Windows whose
-    steps cost less than 1 / `_NEGLIGIBLE` of the whole tree are skipped: their best order
-    could not change the total by more than that, and in a tree from a greedy search they are
-    most of the windows.
+    steps cost less than a fraction of the whole tree (1 / `negligible` of `run`) are skipped:
+    their best order could not lower the total by more than that.
 
     The tree is held in arrays (node ids ``0 .. n-1`` are the leaves, ``n ..`` the pairwise
     steps).  A pass visits the steps children first; at a step `v` it takes a *window*: the
-    sub-trees hanging below `v` once up to `window` of them are exposed, by opening the
-    dearest step inside the window first (a step's cost is its own FLOPs).  `_best_order`
-    orders the window's sub-trees optimally (their insides fixed: their costs are constants of
-    the window); the steps of the window are rebuilt when that is cheaper than what they cost
-    now.  So a pass never increases the FLOPs, and passes stop at a fixpoint, when `max_passes`
-    are done or when the clock passes `deadline`.
+    sub-trees hanging below `v` once up to `size` of them are exposed, by opening the dearest
+    step inside the window first (a step's cost is its own FLOPs).  `_window_order` orders the
+    window's sub-trees optimally (their insides fixed: their costs are constants of the
+    window; a leaf may also change whether its private edges are summed in a step of their
+    own); the steps of the window are rebuilt when that is cheaper than what they cost now.
+    So a pass never increases the FLOPs, and passes stop at a fixpoint, when `max_passes` are
+    done or when the clock passes `deadline`.
 
     A step's result holds the edges of its leaves that a leaf outside it or the output needs,
     so a window's value depends only on the edge masks of its sub-trees and on the edges needed
