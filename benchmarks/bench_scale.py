@@ -14,6 +14,7 @@
    at 200 operands a plan within the time budget given (planner="auto", time_budget=1 s).
 
 Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan] [--before DIR]
+     [--hash-seeds 1,2,3] (the planning table in one fresh process per PYTHONHASHSEED value)
 """
 
 from __future__ import annotations
@@ -155,7 +156,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs and seeds")
     parser.add_argument("--only", choices=["derive", "plan"])
     parser.add_argument("--before", help="another tnet checkout to time derivation against")
+    parser.add_argument(
+        "--hash-seeds",
+        help="comma-separated PYTHONHASHSEED values: the planning table once per value, each in a fresh "
+        "process (auto-hq's paths depend on Python's string hashing; tnet's must not)",
+    )
     args = parser.parse_args()
+    if args.hash_seeds:
+        for value in args.hash_seeds.split(","):
+            print(f"\n== PYTHONHASHSEED={value}", flush=True)
+            quick = ["--quick"] if args.quick else []
+            command = [sys.executable, os.path.abspath(__file__), "--only", "plan", *quick]
+            subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": value}, check=True)
+        return
     if args.only != "plan":
         derivation_table([64, 128, 256, 512], 1 if args.quick else 3, args.before)
     if args.only != "derive":

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ContractionError
-from .planners import PLANNERS, check_planner, library_path
+from .planners import DP_LIMIT, PLANNERS, auto_paths, check_planner, library_path
 
 __all__ = [
     "ContractionError",
@@ -67,8 +67,23 @@ __all__ = [
 Edge = Hashable
 Labels = tuple[Edge, ...]
 
-# Greedy plans are re-optimised in windows of this many sub-trees (see `_refine`).
+# Plan trees of large networks are reconfigured in windows of this many sub-trees, then the
+# best one in larger windows (see `_Reconfigurer` and `_large_network_tree`).
 _REFINE_WINDOW = 6
+_REFINE_WINDOW_LARGE = 8
+# Windows costing less than 1 / _NEGLIGIBLE of the whole tree are not re-solved; in the large
+# windows, less than 1 / _NEGLIGIBLE_LARGE.
+_NEGLIGIBLE = 10**12
+_NEGLIGIBLE_LARGE = 100
+# At most this many reconfiguration passes per window size (a fixpoint usually comes first).
+_MAX_PASSES = 50
+# Shares of a time budget: the path searches end by the first, the reconfiguration by the second.
+_SEARCH_SHARE = 0.4
+_REFINE_SHARE = 0.9
+# The balances of the recursive bisections "auto" starts from (see `_bisection_tree`), and the
+# most operands it bisects (its Laplacian is dense: n x n numbers, an O(n^3) eigensolver).
+_BISECTION_BALANCES = (0.25, 0.4)
+_BISECTION_LIMIT = 1000
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -370,11 +385,20 @@ class _Sizer:
         self.cache: dict[int, int] = {0: 1}
 
     def __call__(self, mask: int) -> int:
-        got = self.cache.get(mask)
-        if got is None:
-            low = mask & -mask
-            got = self(mask ^ low) * self.size_of[low.bit_length() - 1]
-            self.cache[mask] = got
+        cache = self.cache
+        got = cache.get(mask)
+        if got is not None:
+            return got
+        # strip the lowest edge until a known product, then multiply back up (no recursion:
+        # a mask may hold thousands of edges)
+        stack = []
+        while got is None:
+            stack.append(mask)
+            mask ^= mask & -mask
+            got = cache.get(mask)
+        for mask in reversed(stack):
+            got *= self.size_of[(mask & -mask).bit_length() - 1]
+            cache[mask] = got
         return got
 
 
@@ -524,6 +548,118 @@ def _best_order(items: list[list[_Option]], need: int, msize: _Sizer) -> _Option
     return options[full][0]
 
 
+def _window_order(items: list[list[_Option]], need: int, size_of: Sequence[int]) -> tuple[int, _Tree]:
+    """Fewest-FLOPs pairwise order of a window's `items` (as in `_best_order`, without its tie
+    break on the largest intermediate); returns (FLOPs, tree).
+
+    The same dynamic programming over subsets, on the window's own edges renumbered from 0, so
+    that the size of an edge set is a product of a few table entries (one per 8 edges) instead
+    of a walk over a large bitmask."""
+    n = len(items)
+    every = 0
+    for options in items:
+        for option in options:
+            every |= option[0]
+    edges = _bits(every)
+    local = {e: k for k, e in enumerate(edges)}
+
+    def renumber(mask: int) -> int:
+        got = 0
+        for e in _bits(mask & every):
+            got |= 1 << local[e]
+        return got
+
+    tables = []
+    for start in range(0, len(edges), 8):
+        chunk = edges[start : start + 8]
+        table = [1] * (1 << len(chunk))
+        for m in range(1, len(table)):
+            low = m & -m
+            table[m] = table[m ^ low] * size_of[chunk[low.bit_length() - 1]]
+        tables.append(table)
+    memo: dict[int, int] = {}
+
+    def size(mask: int) -> int:
+        got = memo.get(mask)
+        if got is None:
+            got = 1
+            m = mask
+            for table in tables:
+                got *= table[m & 255]
+                m >>= 8
+            memo[mask] = got
+        return got
+
+    full = (1 << n) - 1
+    first = [renumber(options[0][0]) for options in items]
+    union = [0] * (full + 1)
+    for s in range(1, full + 1):
+        low = s & -s
+        union[s] = union[s ^ low] | first[low.bit_length() - 1]
+    outside_need = renumber(need)
+    # the first way of presenting each subset: its mask, the mask's size, its cost; `alt` the
+    # second way of a leaf that may keep its private edges; `choice` the best split
+    km = [0] * (full + 1)
+    ks = [1] * (full + 1)
+    kc = [0] * (full + 1)
+    alt: dict[int, tuple[int, int, int]] = {}
+    for i, options in enumerate(items):
+        for k, option in enumerate(options[:2]):
+            mask = renumber(option[0])
+            if k == 0:
+                km[1 << i], ks[1 << i], kc[1 << i] = mask, size(mask), option[1]
+            else:
+                alt[1 << i] = (mask, size(mask), option[1])
+    choice: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (full + 1)
+    memo_get = memo.get
+    for s in range(3, full + 1):
+        low = s & -s
+        if s == low:
+            continue
+        keep = union[s] & (outside_need | union[full ^ s])
+        best = -1
+        pick = (0, 0, 0, 0)
+        rest = s ^ low
+        sub = rest
+        while sub:
+            sub = (sub - 1) & rest
+            a = low | sub
+            b = s ^ a
+            ma = km[a]
+            mb = km[b]
+            common = ma & mb
+            got = memo_get(common)
+            if got is None:
+                got = size(common)
+            # the size of ma | mb, from the sizes of ma, mb and their common edges
+            got = ks[a] * ks[b] // got if got else size(ma | mb)
+            cost = kc[a] + kc[b] + got * (2 if (ma | mb) & ~keep else 1)
+            if cost < best or best < 0:
+                best = cost
+                pick = (a, 0, b, 0)
+            if a in alt or b in alt:  # a leaf's other way (private edges kept)
+                ways_a = [(ma, ks[a], kc[a], 0)] + ([(*alt[a], 1)] if a in alt else [])
+                ways_b = [(mb, ks[b], kc[b], 0)] + ([(*alt[b], 1)] if b in alt else [])
+                for xa, _, ca, wa in ways_a:
+                    for xb, _, cb, wb in ways_b:
+                        cost = ca + cb + size(xa | xb) * (2 if (xa | xb) & ~keep else 1)
+                        if cost < best:
+                            best = cost
+                            pick = (a, wa, b, wb)
+        km[s], ks[s], kc[s] = keep, size(keep), best
+        choice[s] = pick
+
+    def tree(s: int, way: int) -> _Tree:
+        if s & (s - 1) == 0:
+            return items[s.bit_length() - 1][way][3]
+        a, wa, b, wb = choice[s]
+        return ("pair", tree(a, wa), tree(b, wb))
+
+    if n == 1:
+        return items[0][0][1], items[0][0][3]
+    return kc[full], tree(full, 0)
+
+
 def _optimal_tree(net: _Network) -> _Tree:
     """The optimal order of the whole network."""
     items = [_leaf_options(net, i) for i in range(len(net.edges))]
@@ -622,55 +758,274 @@ def _greedy_tree(net: _Network, by: str) -> _Tree:
     return trees[len(trees) - 1]
 
 
-def _leaf_set(tree: _Tree) -> int:
-    if tree[0] == "leaf":
-        return 1 << tree[1]
-    return _leaf_set(tree[1]) | _leaf_set(tree[2])
+def _bisection_tree(net: _Network, balance: float) -> _Tree:
+    """A tree from recursive spectral bisection: each part of the network is cut in two where
+    the fewest (by log size) edges cross, and the two halves are ordered the same way.
 
-
-def _refine(net: _Network, tree: _Tree, window: int) -> _Option:
-    """Re-optimise a tree in windows: the top `window` sub-trees under each node are reordered
-    optimally (with `_best_order`), working down to the leaves."""
+    A part's operands are sorted along the Fiedler vector (the eigenvector of the second
+    smallest eigenvalue of the part's weighted Laplacian: operands sharing an edge are joined
+    with weight log2(size) / (holders - 1), a hyperedge spread over its holders), and the cut
+    is the prefix of that order whose crossing edges (held on both sides, or by one side and
+    the output or the rest of the network) have the smallest product of sizes, among prefixes
+    holding between `balance` and 1 - `balance` of the part. A greedy order builds trees
+    whose first steps are cheap and whose last are huge; cutting where the network is thin
+    puts the big edges last, which is the shape good plans of large graph-like networks have.
+    Parts of up to `_REFINE_WINDOW` operands are ordered optimally (`_best_order`). The result
+    is a starting tree for `_Reconfigurer`."""
     n = len(net.edges)
-    union_r = [0] * n
-    for i in range(n):
-        union_r[i] = net.reduced[i]
+    log_size = [float(np.log2(max(s, 1))) for s in net.size_of]
+    holders: list[list[int]] = [[] for _ in net.size_of]
+    for i, mask in enumerate(net.reduced):
+        for e in _bits(mask):
+            holders[e].append(i)
+    weight = np.zeros((n, n))
+    for e, hs in enumerate(holders):
+        if len(hs) > 1:
+            w = log_size[e] / (len(hs) - 1)
+            for a in hs:
+                for b in hs:
+                    if a != b:
+                        weight[a, b] += w
+    out = net.out_mask
 
-    def result_mask(leaves: int) -> int:
-        inside = outside = 0
+    def split(part: list[int], need: int) -> _Tree:
+        """The tree of `part`, whose outside needs the edges `need`."""
+        m = len(part)
+        if m <= _REFINE_WINDOW:  # small parts get their optimal order at once
+            return _best_order([_leaf_options(net, i) for i in part], need, net.msize)[3]
+        sub = weight[np.ix_(part, part)]
+        laplacian = np.diag(sub.sum(axis=1)) - sub
+        vectors = np.linalg.eigh(laplacian)[1]
+        order = [part[k] for k in np.argsort(vectors[:, 1], kind="stable")]
+        # sweep: the log size of the edges crossing the cut after each prefix
+        total: dict[int, int] = {}
+        for i in part:
+            for e in _bits(net.reduced[i]):
+                total[e] = total.get(e, 0) + 1
+        inside: dict[int, int] = {}
+        crossing = 0.0
+        lo = max(1, int(np.ceil(balance * m)))
+        hi = min(m - 1, max(lo, int(np.floor((1 - balance) * m))))
+        best, cut = -1.0, lo
+        for k in range(hi):
+            for e in _bits(net.reduced[order[k]]):
+                before = inside.get(e, 0)
+                inside[e] = before + 1
+                open_elsewhere = bool(need >> e & 1)
+                was = before > 0 and (before < total[e] or open_elsewhere)
+                now = before + 1 < total[e] or open_elsewhere
+                crossing += log_size[e] * (now - was)
+            if k + 1 >= lo and (best < 0 or crossing < best - 1e-9):
+                best, cut = crossing, k + 1
+        left, right = order[:cut], order[cut:]
+        edges_left = edges_right = 0
+        for i in left:
+            edges_left |= net.reduced[i]
+        for i in right:
+            edges_right |= net.reduced[i]
+        return ("pair", split(left, need | edges_right), split(right, need | edges_left))
+
+    return split(list(range(n)), out)
+
+
+class _Reconfigurer:
+    """Subtree reconfiguration of a plan tree: every small connected piece of the tree is
+    re-solved optimally, pass after pass, until a whole pass changes nothing.  Windows whose
+    steps cost less than a fraction of the whole tree (1 / `negligible` of `run`) are skipped:
+    their best order could not lower the total by more than that.
+
+    The tree is held in arrays (node ids ``0 .. n-1`` are the leaves, ``n ..`` the pairwise
+    steps).  A pass visits the steps children first; at a step `v` it takes a *window*: the
+    sub-trees hanging below `v` once up to `size` of them are exposed, by opening the dearest
+    step inside the window first (a step's cost is its own FLOPs).  `_window_order` orders the
+    window's sub-trees optimally (their insides fixed: their costs are constants of the
+    window; a leaf may also change whether its private edges are summed in a step of their
+    own); the steps of the window are rebuilt when that is cheaper than what they cost now.
+    So a pass never increases the FLOPs, and passes stop at a fixpoint, when `max_passes` are
+    done or when the clock passes `deadline`.
+
+    A step's result holds the edges of its leaves that a leaf outside it or the output needs,
+    so a window's value depends only on the edge masks of its sub-trees and on the edges needed
+    outside it: windows already solved are looked up in a table (local to one
+    `_Reconfigurer`, dropped with it), which makes every pass after the first cheap.
+    Everything is visited in a fixed order, so the result depends on the tree alone.
+    """
+
+    def __init__(self, net: _Network, tree: _Tree) -> None:
+        self.net = net
+        n = self.n = len(net.edges)
+        self.left = [-1] * max(2 * n - 1, 1)
+        self.right = [-1] * max(2 * n - 1, 1)
+        self.inside = list(net.reduced) + [0] * max(n - 1, 0)  # union of the leaves' edges
+        self.mask = list(net.reduced) + [0] * max(n - 1, 0)  # edges of the node's result
+        self.red = [True] * n  # the leaf's private edges summed in a step of its own
+        self.table: dict[tuple[Any, ...], tuple[int, _Tree]] = {}
+        # tuples -> arrays, without recursion (a greedy tree may be as deep as it is wide)
+        next_id = n
+        stack: list[tuple[_Tree, int, int]] = [(tree, -1, 0)]  # (subtree, parent, side)
+        while stack:
+            sub, parent, side = stack.pop()
+            if sub[0] == "leaf":
+                node = sub[1]
+                self.red[node] = sub[2]
+            else:
+                node = next_id
+                next_id += 1
+                stack.append((sub[2], node, 1))
+                stack.append((sub[1], node, 0))
+            if parent >= 0:
+                (self.right if side else self.left)[parent] = node
+        self.root = n if n > 1 else 0
         for i in range(n):
-            if leaves >> i & 1:
-                inside |= union_r[i]
-            else:
-                outside |= union_r[i]
-        return inside & (net.out_mask | outside)
+            if not self.red[i]:
+                self.mask[i] = net.distinct[i]
+        for v in reversed(self._preorder()):
+            if v >= n:
+                self.inside[v] = self.inside[self.left[v]] | self.inside[self.right[v]]
+        self._set_masks(self.root, net.out_mask)
 
-    def visit(node: _Tree) -> _Option:
-        if node[0] == "leaf":
-            return _leaf_options(net, node[1])[0]
-        frontier = [node]
-        k = 0
-        while len(frontier) < window and k < len(frontier):
-            if frontier[k][0] == "pair":
-                f = frontier.pop(k)
-                frontier[k:k] = [f[1], f[2]]
-            else:
-                k += 1
-        items = []
-        for f in frontier:
-            if f[0] == "leaf":
-                items.append(_leaf_options(net, f[1]))
-            else:
-                sub = visit(f)
-                items.append([(result_mask(_leaf_set(f)), sub[1], sub[2], sub[3])])
-        leaves = _leaf_set(node)
-        need = net.out_mask
-        for i in range(n):
-            if not leaves >> i & 1:
-                need |= union_r[i]
-        return _best_order(items, need, net.msize)
+    def _preorder(self, top: int | None = None, stop: frozenset[int] = frozenset()) -> list[int]:
+        """Node ids from `top` (the root by default) down, parents before children; the nodes
+        in `stop` are listed but not descended into."""
+        order = []
+        stack = [self.root if top is None else top]
+        n = self.n
+        while stack:
+            v = stack.pop()
+            order.append(v)
+            if v >= n and v not in stop:
+                stack.append(self.right[v])
+                stack.append(self.left[v])
+        return order
 
-    return visit(tree)
+    def _set_masks(self, top: int, need: int, stop: frozenset[int] = frozenset()) -> None:
+        """Recompute the result masks below `top`, whose outside needs the edges `need`."""
+        n, left, right, inside, mask = self.n, self.left, self.right, self.inside, self.mask
+        stack = [(top, need)]
+        while stack:
+            v, outside = stack.pop()
+            if v < n:
+                continue
+            mask[v] = inside[v] & outside
+            if v in stop:
+                continue
+            stack.append((left[v], outside | inside[right[v]]))
+            stack.append((right[v], outside | inside[left[v]]))
+
+    def _step_cost(self, v: int) -> int:
+        mask = self.mask
+        inv = mask[self.left[v]] | mask[self.right[v]]
+        return self.net.msize(inv) * (2 if inv & ~mask[v] else 1)
+
+    def flops(self) -> int:
+        """The tree's FLOPs, as `Plan` counts them."""
+        total = sum(self.net.unary_flops(i) for i in range(self.n) if self.red[i])
+        return total + sum(self._step_cost(v) for v in range(self.n, 2 * self.n - 1))
+
+    def tree(self) -> _Tree:
+        """The tree as nested tuples."""
+        built: dict[int, _Tree] = {}
+        for v in reversed(self._preorder()):
+            if v < self.n:
+                built[v] = ("leaf", v, self.red[v])
+            else:
+                built[v] = ("pair", built.pop(self.left[v]), built.pop(self.right[v]))
+        return built[self.root]
+
+    def _window(self, v: int, size: int) -> tuple[list[int], list[int]]:
+        """The steps of the window at `v` (v first) and the sub-trees hanging below them."""
+        n = self.n
+        steps = [v]
+        hanging = [self.left[v], self.right[v]]
+        while len(hanging) < size:
+            dearest, where = -1, -1
+            for k, u in enumerate(hanging):
+                if u >= n:
+                    cost = self._step_cost(u)
+                    if cost > dearest:
+                        dearest, where = cost, k
+            if where < 0:
+                break
+            u = hanging.pop(where)
+            steps.append(u)
+            hanging[where:where] = [self.left[u], self.right[u]]
+        return steps, hanging
+
+    def improve(self, v: int, size: int, need: int, floor: int = 0) -> bool:
+        """Re-solve the window at step `v` (whose outside needs `need`) unless its steps cost
+        less than `floor`; True if it got cheaper."""
+        n, net = self.n, self.net
+        steps, hanging = self._window(v, size)
+        if len(hanging) < 3:
+            return False
+        now = sum(self._step_cost(u) for u in steps)
+        now += sum(net.unary_flops(u) for u in hanging if u < n and self.red[u])
+        if now < floor:
+            return False
+        # canonical order: leaves by number, then sub-trees by result mask (equal masks are
+        # interchangeable for the window)
+        hanging.sort(key=lambda u: (0, u) if u < n else (1, self.mask[u]))
+        union = 0
+        for u in hanging:
+            union |= self.inside[u]
+        key = (tuple(u if u < n else ~self.mask[u] for u in hanging), need & union)
+        got = self.table.get(key)
+        if got is None:
+            items = [
+                _leaf_options(net, u) if u < n else [(self.mask[u], 0, 0, ("item", k))] for k, u in enumerate(hanging)
+            ]
+            got = self.table[key] = _window_order(items, need, net.size_of)
+        best, arrangement = got
+        if best >= now:
+            return False
+        free = [u for u in steps if u != v]
+        stack: list[tuple[_Tree, int, int]] = [(arrangement, -1, 0)]
+        made: list[int] = []
+        while stack:
+            sub, parent, side = stack.pop()
+            if sub[0] == "leaf":
+                node = sub[1]
+                self.red[node] = sub[2]
+                self.mask[node] = net.reduced[node] if sub[2] else net.distinct[node]
+            elif sub[0] == "item":
+                node = hanging[sub[1]]
+            else:
+                node = v if parent < 0 else free.pop()
+                made.append(node)
+                stack.append((sub[2], node, 1))
+                stack.append((sub[1], node, 0))
+            if parent >= 0:
+                (self.right if side else self.left)[parent] = node
+        for u in reversed(made):
+            self.inside[u] = self.inside[self.left[u]] | self.inside[self.right[u]]
+        self._set_masks(v, need, frozenset(hanging))
+        return True
+
+    def run(self, size: int, max_passes: int, deadline: float | None, negligible: int = _NEGLIGIBLE) -> int:
+        """Passes of windows of `size` sub-trees until one changes nothing (windows costing
+        less than 1 / `negligible` of the tree skipped); returns the number of passes that
+        changed the tree."""
+        n, net = self.n, self.net
+        changed = 0
+        for _ in range(max_passes):
+            # the edges each step's outside needs, then the steps children first
+            need = {self.root: net.out_mask}
+            order = self._preorder()
+            for v in order:
+                if v >= n:
+                    need[self.left[v]] = need[v] | self.inside[self.right[v]]
+                    need[self.right[v]] = need[v] | self.inside[self.left[v]]
+            better = False
+            floor = self.flops() // negligible
+            for v in reversed(order):
+                if v >= n and self.improve(v, size, need[v], floor):
+                    better = True
+                if deadline is not None and time.perf_counter() > deadline:
+                    return changed + better
+            if not better:
+                break
+            changed += 1
+        return changed
 
 
 class _Builder:
@@ -814,27 +1169,57 @@ def _tree_cost(net: _Network, tree: _Tree) -> tuple[int, int]:
 
 
 def _large_network_tree(net: _Network, exhaustive_limit: int, planner: str, time_budget: float | None) -> _Tree:
-    """The order of a network beyond the exhaustive search: tnet's greedy orders for "greedy";
-    the library's path (planners.py) for the others, and for "auto" the cheaper of the two. Each
-    is re-optimised in windows (`_refine`): the top sub-trees under each node reordered
-    optimally, which repairs the local mistakes a randomised greedy search leaves."""
-    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    """The order of a network beyond the exhaustive search.
+
+    Starting trees: tnet's greedy orders for "greedy"; the library's path (planners.py) for
+    "optimal" and "hyper"; for "auto" tnet's greedy order, its recursive bisections
+    (`_bisection_tree`, one per balance in `_BISECTION_BALANCES`, up to `_BISECTION_LIMIT`
+    operands) and opt_einsum's paths (one
+    optimal path up to its DP limit, the best of several random-greedy searches beyond): which
+    start ends cheapest after reconfiguration varies from network to network by orders of
+    magnitude, so "auto" keeps several starts of different shapes. Each starting
+    tree is improved by subtree reconfiguration (`_Reconfigurer`) in windows of
+    `_REFINE_WINDOW` sub-trees until a pass changes nothing, and the cheapest result once more
+    in windows of `_REFINE_WINDOW_LARGE` ("auto" and beyond `DP_LIMIT` operands only). Windows
+    never exceed `exhaustive_limit` sub-trees.
+
+    With a `time_budget` the searches share the first `_SEARCH_SHARE` of it and the
+    reconfiguration stops at `_REFINE_SHARE` of it (a pass is cut short, its gains kept; each
+    start gets an equal share of the time left when its turn comes, and the large windows one
+    more), so that the whole stays within the budget; without one, every step is a fixed
+    amount of work and the tree is the same in every run."""
     start = time.perf_counter()
-    candidates: list[_Tree] = []
+    window = max(2, min(exhaustive_limit, _REFINE_WINDOW))
+    large_window = max(2, min(exhaustive_limit, _REFINE_WINDOW_LARGE))
+    deadline = None if time_budget is None else start + _REFINE_SHARE * time_budget
+    n = len(net.edges)
+    output = [net.index[e] for e in net.output]
+    starts: list[_Tree] = []
     if planner in ("auto", "greedy"):
-        best = min(
-            (_refine(net, _greedy_tree(net, by), window) for by in ("size", "flops")),
-            key=lambda option: (option[1], option[2]),
-        )
-        candidates.append(best[3])
-    if planner != "greedy":
-        if time_budget is not None:  # the library searches for what is left of the budget
-            time_budget = max(time_budget - (time.perf_counter() - start), 0.01)
-        path = library_path(net.edges, [net.index[e] for e in net.output], net.size_of, planner, time_budget)
-        candidates.append(_refine(net, _path_tree(len(net.edges), path), window)[3])
-    if len(candidates) == 1:
-        return candidates[0]
-    return min(candidates, key=lambda tree: _tree_cost(net, tree))
+        starts += [_greedy_tree(net, by) for by in (("size",) if planner == "auto" else ("size", "flops"))]
+    if planner == "auto":
+        if n <= _BISECTION_LIMIT:
+            starts += [_bisection_tree(net, balance) for balance in _BISECTION_BALANCES]
+        budget = None if time_budget is None else _SEARCH_SHARE * time_budget
+        starts += [_path_tree(n, path) for path in auto_paths(net.edges, output, net.size_of, budget)]
+    elif planner != "greedy":
+        path = library_path(net.edges, output, net.size_of, planner, time_budget and _SEARCH_SHARE * time_budget)
+        starts.append(_path_tree(n, path))
+    large = planner == "auto" and n > DP_LIMIT
+    best: _Reconfigurer | None = None
+    for k, tree in enumerate(starts):
+        done = _Reconfigurer(net, tree)
+        until = deadline
+        if deadline is not None:  # an equal share of what is left (and one for the large windows)
+            now = time.perf_counter()
+            until = now + (deadline - now) / (len(starts) - k + large)
+        done.run(window, _MAX_PASSES, until)
+        if best is None or done.flops() < best.flops():
+            best = done
+    assert best is not None
+    if large:
+        best.run(large_window, _MAX_PASSES, deadline, _NEGLIGIBLE_LARGE)
+    return best.tree()
 
 
 def plan_contraction(
@@ -855,13 +1240,18 @@ def plan_contraction(
         exhaustive_limit: networks with up to this many operands get an optimal order from
             tnet's own search (dynamic programming over subsets, exponential in the count),
             whatever the planner; larger ones the planner's order.
-        planner: who orders a larger network (planners.py): "auto" (the default) opt_einsum's
-            dynamic programming up to 14 operands and its random greedy beyond, or tnet's own
-            greedy order when that is cheaper; "optimal" opt_einsum's dynamic programming at any
-            size (exponential time); "greedy" tnet's greedy order, refined in windows (fastest);
-            "hyper" cotengra's hyper-optimizer (the optional extra ``tnet-calculus[hyper]``).
-        time_budget: seconds the "auto" and "hyper" searches may take on a large network (None:
-            "auto" runs a fixed number of trials, so its plan is deterministic; "hyper" 1 s).
+        planner: who orders a larger network (planners.py): "auto" (the default) the
+            cheapest of several starting orders (tnet's greedy order, recursive bisections,
+            opt_einsum's dynamic programming up to 14 operands or several random-greedy
+            searches beyond), each improved by subtree reconfiguration; "optimal" opt_einsum's
+            dynamic programming at any size (exponential time); "greedy" tnet's greedy orders,
+            reconfigured (fastest); "hyper" cotengra's hyper-optimizer (the optional extra
+            ``tnet-calculus[hyper]``), reconfigured. The plan's value never depends on the
+            planner, only its cost does.
+        time_budget: seconds planning may take on a large network, searches and
+            reconfiguration together (None: "auto" does a fixed amount of work, so its plan is
+            the same in every run; "hyper" searches 1 s). A few fixed steps run whatever the
+            budget (at 200 operands about 0.15 s), so a smaller budget is exceeded.
 
     Returns:
         The plan; ``str(plan)`` is a readable report.
