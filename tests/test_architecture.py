@@ -39,6 +39,7 @@ LAYERS = [
     ["tnet.simplify"],
     ["tnet.diff"],
     ["tnet.planners"],
+    ["tnet.orders"],
     ["tnet.contract"],
     ["tnet.evaluate"],
     ["tnet.compiler"],  # the package and every module in it

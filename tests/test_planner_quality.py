@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tnet import contract as tc
-from tnet import planners
+from tnet import orders, planners
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -57,16 +57,16 @@ def random_tree(n: int, rng: random.Random) -> tuple:
 @given(net=networks(), window=st.integers(3, 8))
 def test_reconfiguration_never_increases_flops_and_keeps_values(net, window):
     inputs, output, sizes, seed = net
-    network = tc._Network(tuple(map(tuple, inputs)), tuple(output), sizes)
+    network = orders.MaskedNetwork(tuple(map(tuple, inputs)), tuple(output), sizes)
     start = random_tree(len(inputs), random.Random(seed))
     before = tc._tree_cost(network, start)[0]
-    done = tc._Reconfigurer(network, start)
+    done = orders._Reconfigurer(network, start)
     assert done.flops() == before  # its own count is the plan's
     done.run(window, 50, None)
     tree = done.tree()
     after = tc._tree_cost(network, tree)[0]
     assert after == done.flops() and after <= before
-    again = tc._Reconfigurer(network, tree)  # a fixpoint: a further pass changes nothing
+    again = orders._Reconfigurer(network, tree)  # a fixpoint: a further pass changes nothing
     assert again.run(window, 50, None) == 0 and again.flops() == after
     arrays, want = einsum_value(inputs, output, sizes, seed)
     assert np.allclose(tc.execute(tc._make_plan(network, tree), arrays), want)
@@ -79,10 +79,12 @@ def test_window_order_is_optimal(net):
     weighs outer products everywhere) on whole networks of up to 8 operands."""
     inputs, output, sizes, _ = net
     kept = inputs[:8]
-    network = tc._Network(tuple(map(tuple, kept)), tuple(e for e in output if any(e in x for x in kept)), sizes)
-    items = [tc._leaf_options(network, i) for i in range(len(network.edges))]
-    best = tc._best_order(items, network.out_mask, network.msize)
-    cost, tree = tc._window_order(items, network.out_mask, network.size_of)
+    network = orders.MaskedNetwork(
+        tuple(map(tuple, kept)), tuple(e for e in output if any(e in x for x in kept)), sizes
+    )
+    items = [orders._leaf_options(network, i) for i in range(len(network.edges))]
+    best = orders._best_order(items, network.out_mask, network.msize)
+    cost, tree = orders._window_order(items, network.out_mask, network.size_of)
     assert cost == best[1] == tc._tree_cost(network, tree)[0]
 
 
@@ -90,8 +92,8 @@ def test_window_order_is_optimal(net):
 @given(net=networks(), balance=st.sampled_from((0.1, 0.25, 0.4)))
 def test_bisection_tree_is_a_valid_plan(net, balance):
     inputs, output, sizes, seed = net
-    network = tc._Network(tuple(map(tuple, inputs)), tuple(output), sizes)
-    tree = tc._bisection_tree(network, balance)
+    network = orders.MaskedNetwork(tuple(map(tuple, inputs)), tuple(output), sizes)
+    tree = orders._bisection_tree(network, balance)
     arrays, want = einsum_value(inputs, output, sizes, seed)
     assert np.allclose(tc.execute(tc._make_plan(network, tree), arrays), want)
 
@@ -122,10 +124,10 @@ def test_auto_beats_its_starting_points_and_is_deterministic():
         assert random.getstate() == state
         again = tc.plan_contraction(inputs, output, sizes)
         assert [s.operands for s in again.steps] == [s.operands for s in plan.steps]
-        network = tc._Network(tuple(inputs), tuple(output), sizes)
-        greedy = tc._tree_cost(network, tc._greedy_tree(network, "size"))[0]
+        network = orders.MaskedNetwork(tuple(inputs), tuple(output), sizes)
+        greedy = tc._tree_cost(network, orders._greedy_tree(network, "size"))[0]
         paths = planners.auto_paths(network.edges, [], network.size_of, None)
-        library = min(tc._tree_cost(network, tc._path_tree(30, p))[0] for p in paths)
+        library = min(tc._tree_cost(network, orders.path_tree(30, p))[0] for p in paths)
         assert plan.flops <= min(greedy, library)
 
 
@@ -165,6 +167,6 @@ def test_time_budget_plans_are_valid(planner):
 
 def test_sizes_of_edge_sets_of_any_length():
     """The product of the sizes of thousands of edges, without recursion."""
-    sizer = tc._Sizer([2, 3] * 1500)
+    sizer = orders.Sizer([2, 3] * 1500)
     assert sizer((1 << 3000) - 1) == 6**1500
     assert sizer(0b1011) == 2 * 3 * 3 and sizer(1 << 2999) == 3
