@@ -373,3 +373,17 @@ def test_torch_inputs_of_mixed_dtypes_are_cast_to_their_common_dtype():
         assert all(g.dtype == torch.float64 for g in got)
         assert all(np.allclose(g.numpy(), w, rtol=1e-12) for g, w in zip(got, want))
     assert "common = _common_dtype(" in f.source  # the code of the last call
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_a_structured_variables_argument_is_checked_on_every_call(backend):
+    """As evaluate does: the array bound to a symmetric variable must be symmetric (its
+    gradient is a gradient on symmetric matrices), on the first call and on every later one;
+    under jax.jit there are no values to check."""
+    X = tnet.Variable("X", 3, 3, symmetric=True)
+    f = tnet.compile(tnet.grad(tnet.sum(X * X), X), backend)
+    a = np.arange(9.0).reshape(3, 3)
+    good = np.asarray(f(X=to_backend(backend, a + a.T)))
+    assert np.allclose(good, 2 * (a + a.T))
+    with pytest.raises(tnet.BindingError, match=r"symmetric variable .X. is not symmetric: entry \(0, 2\)"):
+        f(X=to_backend(backend, a))

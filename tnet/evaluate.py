@@ -182,7 +182,7 @@ class Bindings:
         for var, value in [(v, given[v]) for v in variables] + absent:
             arr = _as_numeric_array(value, f"the binding for {var.name!r}")
             self._fix_sizes(var, arr, size_source)
-            _check_structure(var, arr)
+            check_structure(var, arr)
             dtypes.append(arr.dtype)
             if var in own:
                 self.arrays[var] = arr
@@ -233,7 +233,7 @@ def _as_numeric_array(value: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _check_structure(var: Variable, arr: np.ndarray) -> None:
+def check_structure(var: Variable, arr: np.ndarray) -> None:
     """A symmetric variable's array must equal its transpose; a diagonal one's must be 0 off
     the diagonal."""
     if var.structure == "symmetric" and not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12):

@@ -20,7 +20,7 @@ from typing import Any, overload
 import numpy as np
 
 from ..errors import BindingError, CompileError
-from ..evaluate import Bindings, PathReport, unaliased
+from ..evaluate import Bindings, PathReport, check_structure, unaliased
 from ..evaluate import evaluation_program as interpreter_program
 from ..expr import Apply, Call, Expr, Variable, walk
 from ..functions import PowerFunction
@@ -112,8 +112,10 @@ class Compiled:
         spec = self._check(given)
         kinds = [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()]
         dtypes = [given[name].dtype for name in spec.params] if self.backend.casts_mixed_dtypes else None
-        self._fast = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
-        return self._fast(given)
+        entry = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
+        # a structured variable's argument is checked on every call (its values, not its kind)
+        self._fast = None if any(v.structure for v in self.variables.values()) else entry
+        return entry(given)
 
     def _check(self, given: Mapping[str, Any]) -> Specialization:
         """Check the arguments' names, kinds and shapes; the code for their sizes."""
@@ -131,6 +133,10 @@ class Compiled:
                 )
             shape = np.shape(value) if self.backend.name == "numpy" else tuple(value.shape)
             _check_shape(var, tuple(shape), sizes)
+            if var.structure is not None:  # as evaluate checks it, where the values are at hand
+                values = self.backend.concrete(value, library)
+                if values is not None:
+                    check_structure(var, values)
         missing = [name for name in self.variables if name not in given]
         if missing:
             var = self.variables[missing[0]]

@@ -49,6 +49,11 @@ class Backend:
         """Whether `value` is an array of this backend (`namespace`: the generated module's)."""
         raise NotImplementedError
 
+    def concrete(self, value: Any, namespace: dict[str, Any]) -> np.ndarray | None:
+        """The values of an argument as a numpy array, to check a structured variable's argument
+        (symmetric, diagonal); None where the values are not at hand (a traced or lazy array)."""
+        return None
+
     def prologue(self, inputs: Sequence[str]) -> list[str]:
         """Lines at the top of the function body (e.g. the dtype and device of new arrays)."""
         return []

@@ -52,6 +52,11 @@ class JaxBackend(Backend):
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         return isinstance(value, (namespace["jax"].Array, np.ndarray, np.generic, int, float))
 
+    def concrete(self, value: Any, namespace: dict[str, Any]) -> np.ndarray | None:
+        if isinstance(value, namespace["jax"].core.Tracer):
+            return None  # under jax.jit or jax.vmap: no values to check
+        return np.asarray(value)
+
     mutable = False  # jax arrays are immutable: a result may be an input itself
     prologue_defines = "dtype"
 

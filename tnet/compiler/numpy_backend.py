@@ -121,6 +121,9 @@ class NumpyBackend(Backend):
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         return isinstance(value, (np.ndarray, np.generic, int, float, complex, list, tuple))
 
+    def concrete(self, value: Any, namespace: dict[str, Any]) -> np.ndarray | None:
+        return np.asarray(value)
+
     def transpose(self, x: str, perm: tuple[int, ...]) -> str:  # the method and `.T`: the cheapest calls
         return f"{x}.T" if perm == tuple(range(len(perm)))[::-1] else f"{x}.transpose({perm!r})"
 

@@ -57,6 +57,9 @@ class TorchBackend(Backend):
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         return isinstance(value, namespace["torch"].Tensor)
 
+    def concrete(self, value: Any, namespace: dict[str, Any]) -> np.ndarray | None:
+        return value.detach().cpu().numpy()  # a structured variable: a square matrix, small
+
     prologue_defines = "new"
     casts_mixed_dtypes = True  # torch.matmul and friends refuse a long and a double operand
 
