@@ -82,3 +82,27 @@ def test_results_of_compiled_evaluation_are_the_callers():
     ones = tnet.evaluate(tnet.Ones(3, 3) * 1.0 + A, {"A": a.astype(np.float32)})
     assert ones.dtype == np.float32 and ones.flags.writeable
     np.testing.assert_array_equal(ones, a + 1)
+
+
+def test_a_repeated_evaluation_binds_alike_and_anything_else_is_checked_in_full():
+    """evaluate remembers the last call's names, shapes and dtypes per list of roots: a call
+    that repeats them runs the same code with no other check; another shape, dtype, name or
+    planner goes through the full check (and its own code)."""
+    n = tnet.Variable("n_vec", "n")
+    m = tnet.Variable("mask", "n")
+    f = tnet.sum(n * n) + tnet.sum(m)
+    v, mask = np.arange(3.0), np.array([True, False, True])
+    assert tnet.evaluate(f, {"n_vec": v, "mask": mask}) == 5.0 + 2  # bools count
+    assert tnet.evaluate(f, {"n_vec": v + 1, "mask": mask}) == 14.0 + 2  # the repeated call
+    assert tnet.evaluate(f, {"n_vec": np.arange(4.0), "mask": np.ones(4, bool)}) == 14.0 + 4
+    got = tnet.evaluate(f, {"n_vec": np.arange(4.0, dtype=np.float32), "mask": np.ones(4, bool)})
+    assert got == 18.0 and got.dtype == np.result_type(np.float32, np.int_)  # a float32 sum plus a count
+    with pytest.raises(tnet.BindingError, match="unknown variable 'other'"):
+        tnet.evaluate(f, {"n_vec": v, "mask": mask, "other": v})
+    with pytest.raises(tnet.BindingError, match="size 'n'"):
+        tnet.evaluate(f, {"n_vec": v, "mask": np.ones(4, bool)})
+    assert tnet.evaluate(f, {"n_vec": v, "mask": mask}, planner="greedy") == 7.0
+    g = tnet.sum(n * n)  # float arrays only: sums keep their dtype, no promotion steps
+    out = tnet.evaluate(g, {"n_vec": np.arange(3, dtype=np.float32)})
+    assert out == 5.0 and out.dtype == np.float32
+    assert tnet.evaluate(g, {"n_vec": np.array([100, 50], dtype=np.int8)}) == 12500  # int8: summed without wrapping

@@ -169,8 +169,8 @@ class Bindings:
             elif key in derived_by_name:
                 absent.append((derived_by_name[key], value))
             elif not allow_unknown:
-                known = ", ".join(sorted(by_name)) or "none"
-                also = ", ".join(sorted(set(derived_by_name) - set(by_name)))
+                known = name_list(by_name)
+                also = name_list(set(derived_by_name) - set(by_name), "")
                 raise BindingError(
                     f"unknown variable {key!r} in the bindings; the expression's variables are: {known}"
                     + (f"; it was derived from expressions that also use: {also}" if also else "")
@@ -248,6 +248,19 @@ def check_structure(var: Variable, arr: np.ndarray) -> None:
             f"the array bound to the diagonal variable {var.name!r} has the non-zero off-diagonal entry "
             f"{tuple(map(int, worst))} = {arr[worst]}"
         )
+
+
+#: how many names an error message lists before it says how many more there are
+NAMES_SHOWN = 20
+
+
+def name_list(names: Any, empty: str = "none") -> str:
+    """Sorted names for an error message: the first `NAMES_SHOWN`, then how many more."""
+    ordered = sorted(names)
+    if not ordered:
+        return empty
+    shown = ", ".join(ordered[:NAMES_SHOWN])
+    return shown + (f", ... and {len(ordered) - NAMES_SHOWN} more" if len(ordered) > NAMES_SHOWN else "")
 
 
 def _fmt_shape(shape: tuple) -> str:

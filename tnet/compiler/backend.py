@@ -202,7 +202,16 @@ def _number(c: Any) -> str:
     return repr(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
+#: a linear combination of more terms is written as a balanced tree of parenthesised halves, so
+#: that the expression nests about log2(terms) deep (Python's compiler recurses on nesting)
+_FLAT_TERMS = 16
+
+
 def _linear_combination(coefs: Sequence[Any], args: Sequence[str]) -> str:
+    if len(args) > _FLAT_TERMS:
+        half = len(args) // 2
+        left = _linear_combination(coefs[:half], args[:half])
+        return f"({left}) + ({_linear_combination(coefs[half:], args[half:])})"
     parts = []
     for k, (c, a) in enumerate(zip(coefs, args)):
         if c == 1:

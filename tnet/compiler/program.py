@@ -123,10 +123,18 @@ class _Builder:
     """Emits ops with value numbering; `value[e]` is the name holding expression e."""
 
     def __init__(
-        self, sizes: Mapping[str, int], lowering: str, plan_options: Mapping[str, Any], dtype: np.dtype | None = None
+        self,
+        sizes: Mapping[str, int],
+        lowering: str,
+        plan_options: Mapping[str, Any],
+        dtype: np.dtype | None = None,
+        integral: bool = True,
     ) -> None:
         self.sizes = sizes
         self.dtype = dtype  # the evaluation's dtype: the interpreter's dtype policy (None: compile's)
+        #: sums promote as numpy.sum does (the policy for bool and integer arrays); False where
+        #: every bound array is float or complex, whose sums keep their dtype anyway
+        self.sums_promote = dtype is not None and integral
         self.plan_options = plan_options
         self.lowering = lowering  # "kernels" (matmul and friends) or "einsum"
         self.steps: list[Op] = []
@@ -232,7 +240,7 @@ def _(e: Sum, b: _Builder) -> str:
     for k, (arg, (_, t)) in enumerate(zip(args, e.terms_)):
         if b.shape_of[arg] != shape:
             raise ShapeError(term_mismatch(e, k, t, b.shape_of[arg], shape))
-    if b.dtype is not None:
+    if b.sums_promote:
         return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_), promote=True)
     return b.emit("combine", args, shape, coefs=tuple(c for c, _ in e.terms_))
 
@@ -284,7 +292,7 @@ def _(net: Network, b: _Builder) -> str:
     plan = cached_plan(legs, prep.contracted_output, sizes, **b.plan_options)
     b.plans.append((_describe(prep), plan))
     promoted = None  # as contract.execute: a bool or small-integer network that sums, sums as numpy.sum
-    if b.dtype is not None and any(step.summed for step in plan.steps):
+    if b.sums_promote and any(step.summed for step in plan.steps):
         promoted = b.emit("sum_dtype", names, ())
         names = [b.emit("astype", [n, promoted], b.shape_of[n]) for n in names]
     current: dict[int, str] = dict(enumerate(names))
@@ -434,6 +442,7 @@ def build_program(
     dtype: np.dtype | None = None,
     owned: bool = False,
     spelled: Collection[str] = (),
+    integral: bool = True,
 ) -> Program:
     """The program computing every root; `sizes` fixes each size name the roots use.
 
@@ -444,8 +453,9 @@ def build_program(
     dtype policy (see `Op`). With `owned` (a backend of mutable arrays) each result is the
     caller's to modify: a copy is made of a result that is, or is a view of, an input or
     another result, or that is read-only, or that a function other than those the backend
-    `spelled` itself made (`_owned_outputs`)."""
-    b = _Builder(sizes, lowering, plan_options or {}, dtype)
+    `spelled` itself made (`_owned_outputs`). `integral=False` (with `dtype`): every bound array
+    is float or complex, so sums need not promote (the policy's casts are left out)."""
+    b = _Builder(sizes, lowering, plan_options or {}, dtype, integral)
     for e in walk(roots):
         b.value[e] = _lower(e, b)
     outputs = [b.value[r] for r in roots]
