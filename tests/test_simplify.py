@@ -79,3 +79,22 @@ def test_products_used_once_are_flattened_shared_ones_stay_shared():
     env = {"X": rng.normal(size=(5, 3)), "W1": rng.normal(size=(3, 4)), "W2": rng.normal(size=(4, 2))}
     v_alone, v1 = tnet.evaluate([g_alone, g1], env)
     assert np.allclose(v_alone, v1)
+
+
+def test_scalar_factors_inlined_into_an_unchanged_product():
+    """A product whose only change is a scalar factor to inline (a network of no node, such
+    as a backprop seed) keeps its nodes and edges and takes the factor's coefficient; a zero
+    factor makes it Zero."""
+    from tnet.network import Network
+
+    A, B = tnet.Variable("A", 2, 3), tnet.Variable("B", 3, 2)
+    for c in (2.5, 0.0):
+        seed = Network([], [], [], coef=c)
+        e = Network([A, B, seed], [(0, 1), (1, 2), ()], (0, 2))
+        got = tnet.simplify(e)
+        a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+        assert np.allclose(tnet.evaluate(got, {"A": a, "B": b}), c * a @ b)
+        if c == 0:
+            assert isinstance(got, tnet.Zero)
+        else:
+            assert isinstance(got, Network) and got.nodes == (A, B) and got.coef == c

@@ -351,13 +351,40 @@ def _(e: Network, s: Simplifier) -> Expr:
         for k, (old, new) in enumerate(zip(e.nodes, nodes))
         if isinstance(new, Network) and (s.counts[old] <= 1 or _cheap(new))
     ]
-    flat = combine(nodes, [list(leg) for leg in e.legs], list(e.output), e.coef, inline=inline)
+    flat = _unchanged_but_scalars(e, nodes, inline)
+    if flat is None:
+        flat = combine(nodes, [list(leg) for leg in e.legs], list(e.output), e.coef, inline=inline)
     if not isinstance(flat, Network):
         return flat
     tidy = tidy_network(merge_powers(flat))
     if len(tidy.nodes) != 1:
         return tidy
     return make_network(tidy.nodes, tidy.legs, tidy.output, None, tidy.coef)
+
+
+def _unchanged_but_scalars(e: Network, nodes: list[Expr], inline: list[int]) -> Network | None:
+    """e itself where no node changed but for scalar factors to inline (networks of no node
+    and no leg, such as a backprop seed: only their coefficients count), with those folded
+    into the coefficient; None otherwise (`combine` inlines in general). e's edges keep their
+    numbering, as only legless nodes go: no relabelling, which on a gradient of many long terms
+    is most of the work."""
+    if not inline:
+        return None
+    scalars = set(inline)
+    coef = e.coef
+    for k, (old, new) in enumerate(zip(e.nodes, nodes)):
+        if k in scalars:
+            if not (isinstance(new, Network) and not new.nodes and not e.legs[k]):
+                return None
+            coef = coef * new.coef
+        elif new is not old:
+            return None
+    if coef == 0:
+        return None  # combine makes it Zero
+    kept = [k for k in range(len(nodes)) if k not in scalars]
+    return Network._checked(
+        tuple(nodes[k] for k in kept), [e.legs[k] for k in kept], e.output, dict(enumerate(e.sizes)), coef
+    )
 
 
 @overload
