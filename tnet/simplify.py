@@ -351,7 +351,7 @@ def _(e: Network, s: Simplifier) -> Expr:
         for k, (old, new) in enumerate(zip(e.nodes, nodes))
         if isinstance(new, Network) and (s.counts[old] <= 1 or _cheap(new))
     ]
-    flat = _unchanged_but_scalars(e, nodes, inline)
+    flat: Expr | None = _unchanged_but_scalars(e, nodes, inline)
     if flat is None:
         flat = combine(nodes, [list(leg) for leg in e.legs], list(e.output), e.coef, inline=inline)
     if not isinstance(flat, Network):
