@@ -6,6 +6,8 @@
    in CPU seconds. `--before DIR` times another checkout of tnet alongside (e.g. an older
    commit, extracted with `git archive`).
    Targets: MLP L = 512 under 1 s, RNN tau = 512 under 2 s, t(512) / t(256) <= 2.3 for both.
+   The ratio is also measured over back-to-back pairs of runs (median of 9 pairs), and the
+   time per layer (step) at 128, 256, 512 and 1024, which is flat when the work is linear.
 2. Contraction planning on random 3-regular graphs and random hypergraphs of 20, 40, 80 and
    200 operands (8 seeds each, edge sizes 8..64): FLOPs of tnet's plan (planner="auto")
    divided by those of opt_einsum's `auto-hq` path, both counted by tnet's cost model (the
@@ -78,7 +80,22 @@ def derivation_table(sizes: list[int], runs: int, before: str | None) -> None:
         print(f"{s:>5} | " + " | ".join(f"{t:>14.3f}" for t in row))
     if 256 in sizes and 512 in sizes:
         for kind in ("mlp", "rnn"):
-            print(f"{kind}: t(512) / t(256) = {times[kind, 512] / times[kind, 256]:.2f}")
+            print(f"{kind}: t(512) / t(256) = {times[kind, 512] / times[kind, 256]:.2f} (from the medians)")
+
+
+def paired_ratios(kind: str, pairs: int) -> list[float]:
+    """t(512) / t(256) of `pairs` pairs of runs, each pair a 256 run then a 512 run, back to
+    back: a slow spell of the machine then touches both sides of a ratio alike."""
+    root = os.path.join(HERE, "..")
+    return [derivation_time(kind, 512, root) / derivation_time(kind, 256, root) for _ in range(pairs)]
+
+
+def linearity(kind: str, sizes: list[int], runs: int) -> None:
+    """Milliseconds per layer (MLP) or per step (RNN) at each size: flat when the derivation is
+    linear."""
+    root = os.path.join(HERE, "..")
+    per = [1000 * statistics.median(derivation_time(kind, s, root) for _ in range(runs)) / s for s in sizes]
+    print(f"{kind}: ms per layer/step at " + ", ".join(f"{s}: {p:.2f}" for s, p in zip(sizes, per)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +188,13 @@ def main() -> None:
         return
     if args.only != "plan":
         derivation_table([64, 128, 256, 512], 1 if args.quick else 3, args.before)
+        for kind in ("mlp", "rnn"):
+            ratios = paired_ratios(kind, 3 if args.quick else 9)
+            print(
+                f"{kind}: t(512) / t(256) over back-to-back pairs: median {statistics.median(ratios):.2f} "
+                f"[{min(ratios):.2f}..{max(ratios):.2f}]"
+            )
+            linearity(kind, [128, 256, 512, 1024], 1 if args.quick else 3)
     if args.only != "derive":
         contract.clear_cache()
         planning_table([20, 40, 80], 2 if args.quick else 8, 200, 1.0)

@@ -810,12 +810,18 @@ def mark_each_derived(pairs: Sequence[tuple[Expr, Expr]]) -> None:
         contained[e] = acc
     with _LOCK:
         for r, s in pairs:
-            _add_derived(r, contained[s] | s.derived_from)
+            own = contained[s]
+            _add_derived(r, own if s.derived_from <= own else own | s.derived_from)
 
 
 def _add_derived(r: Expr, origin: frozenset[Variable]) -> None:
-    if not origin <= r.derived_from:
-        object.__setattr__(r, "derived_from", r.derived_from | origin)
+    """Add `origin` to r's record. A record that `origin` covers becomes `origin` itself, one
+    object shared by every result of one derivation (the gradients of a loss of L layers each
+    record all 2L parameters: copies would cost L² time and memory)."""
+    have = r.derived_from
+    if origin <= have:
+        return
+    object.__setattr__(r, "derived_from", origin if have <= origin else have | origin)
 
 
 def walk(roots: Iterable[Expr], within: Callable[[Expr], bool] | None = None) -> list[Expr]:
