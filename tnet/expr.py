@@ -805,8 +805,11 @@ def mark_each_derived(pairs: Sequence[tuple[Expr, Expr]]) -> None:
             continue
         acc: frozenset[Variable] = frozenset()
         for c in e.children:
-            if not contained[c] <= acc:
-                acc = acc | contained[c]
+            held = contained[c]
+            if not acc:
+                acc = held  # shared, not copied: a chain of one-child nodes holds one set
+            elif not held <= acc:
+                acc = acc | held
         contained[e] = acc
     with _LOCK:
         for r, s in pairs:
