@@ -469,9 +469,10 @@ def build_program(
 
 
 #: operations whose result may share memory with their first argument (a view, or the
-#: argument itself); the first three give a read-only (or overlapping) view
+#: argument itself: `astype(..., copy=False)` of the same dtype); those of _READ_ONLY_KINDS give
+#: a read-only (or overlapping) view
 _READ_ONLY_KINDS = frozenset({"broadcast", "ones", "zeros", "full"})
-_VIEW_KINDS = frozenset({"input", "transpose", "reshape", "diagonal", *_READ_ONLY_KINDS})
+_VIEW_KINDS = frozenset({"input", "transpose", "reshape", "diagonal", "astype", *_READ_ONLY_KINDS})
 
 
 def _owned_outputs(steps: list[Op], outputs: list[str], spelled: frozenset[str]) -> tuple[list[Op], list[str]]:
