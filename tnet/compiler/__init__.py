@@ -95,6 +95,8 @@ class Compiled:
         #: the code for the last call's names, types and shapes, behind a check that they repeat
         #: (`_fast_entry`)
         self._fast: Any = None
+        #: the fast entries made so far, by the arguments' kinds (the last few)
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         if backend.name != "numpy":  # fail now, not at the first call, on a function it cannot write
             for e in walk(self.roots):
                 if isinstance(e, Apply):
@@ -112,7 +114,12 @@ class Compiled:
         spec = self._check(given)
         kinds = [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()]
         dtypes = [given[name].dtype for name in spec.params] if self.backend.casts_mixed_dtypes else None
-        entry = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
+        key = (tuple(kinds), tuple(dtypes or ()), id(spec.function))
+        entry = self._entries.get(key)
+        if entry is None:  # arguments that alternate between a few kinds reuse their entries
+            entry = self._entries[key] = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
+            while len(self._entries) > SPECIALIZATIONS:
+                self._entries.popitem(last=False)
         # a structured variable's argument is checked on every call (its values, not its kind)
         self._fast = None if any(v.structure for v in self.variables.values()) else entry
         return entry(given)
