@@ -7,7 +7,7 @@ and compare by identity, which is Python's default for objects.
 
 A shape entry is an int or a size name (a str such as "n"), bound when arrays are given.
 
-The intern table `_TABLE` holds weak references only: an expression lives as long as somebody
+The intern tables `_TABLES` hold weak references only: an expression lives as long as somebody
 uses it, and the table never changes a result.
 """
 
@@ -33,25 +33,37 @@ if TYPE_CHECKING:  # pragma: no cover
 Size = Union[int, str]
 Shape = tuple[Size, ...]
 
-#: (class, structural key) -> the one live expression with that structure (weak values)
-_TABLE: weakref.WeakValueDictionary[tuple[type, Hashable], Expr] = weakref.WeakValueDictionary()
-#: guards `_TABLE` and the `derived_from` records: threads that build the same new expression at
-#: once get one object (docs/design.md, "Thread safety")
+#: class -> (structural key -> the one live expression of that class with that structure), weak
+#: values; one table per class, so that a key needs no (class, key) pair beside it
+_TABLES: dict[type, weakref.WeakValueDictionary[Hashable, Expr]] = {}
+#: guards `_TABLES` and the `derived_from` records: threads that build the same new expression
+#: at once get one object (docs/design.md, "Thread safety")
 _LOCK = threading.Lock()
+#: the derived-from record of an expression derived from nothing, shared: an empty frozenset
+#: is a new 216-byte object each time it is made
+_NOT_DERIVED: frozenset = frozenset()
+
+
+def interned_count() -> int:
+    """How many expressions the intern tables hold now (they are weak: only live ones)."""
+    with _LOCK:
+        return sum(len(table) for table in _TABLES.values())
 
 
 def _intern(cls: type, key: Hashable, build: Callable[[Any], None]) -> Any:
     """Return the one object of class `cls` with structural key `key`, building it if new."""
-    full = (cls, key)
     with _LOCK:
-        found = _TABLE.get(full)
+        table = _TABLES.get(cls)
+        if table is None:
+            table = _TABLES[cls] = weakref.WeakValueDictionary()
+        found = table.get(key)
         if found is not None:
             return found
         obj: Any = object.__new__(cls)
-        object.__setattr__(obj, "derived_from", frozenset())
+        object.__setattr__(obj, "derived_from", _NOT_DERIVED)
         build(obj)
         object.__setattr__(obj, "_key", key)  # from here on the object is frozen (Expr.__setattr__)
-        _TABLE[full] = obj
+        table[key] = obj
         return obj
 
 
