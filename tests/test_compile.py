@@ -403,3 +403,32 @@ def test_a_sum_of_thousands_of_terms_compiles():
         assert np.allclose(np.asarray(tnet.compile(total, backend)(args)), want)
     with pytest.raises(tnet.BindingError, match=r"v1000, v1001, .*, \.\.\. and 4980 more$"):
         tnet.compile(total)({**env, "w": np.zeros(2)})  # an error names 20 variables, not 5,000
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_constant_array_of_one_value_is_written_as_a_scalar_where_it_broadcasts(backend):
+    """1 - s, where s has the full shape, is written `1.0 - s` (no array of ones is made), and
+    takes s's dtype as the libraries treat Python numbers; a sum of constants alone keeps its
+    full shape."""
+    x = tnet.Variable("x", 3)
+    s = tnet.sigmoid(x)
+    e = s * (tnet.Ones(3) - s)
+    source = tnet.compile(e, backend).source
+    assert "broadcast_to(1.0" not in source and "torch.ones" not in source and "= 1.0  #" in source
+    compiled = tnet.compile([e, tnet.Ones(3) + tnet.Ones(3) * 2.0], backend)
+    xv = np.array([-1.0, 0.5, 2.0])
+    got, constant = compiled(x=to_backend(backend, xv))
+    sig = 1 / (1 + np.exp(-xv))
+    assert_same(to_numpy(backend, got), sig * (1 - sig))
+    assert_same(to_numpy(backend, constant), np.full(3, 3.0))
+    if backend in ("numpy", "torch"):
+        x32 = xv.astype(np.float32) if backend == "numpy" else torch.tensor(xv, dtype=torch.float32)
+        assert str(compiled(x=x32)[0].dtype).endswith("float32")
+
+
+def test_a_repeated_call_with_another_name_of_the_same_count_is_checked():
+    x, y = tnet.Variable("x", 2), tnet.Variable("y", 2)
+    f = tnet.compile(tnet.sum(x * y))
+    assert f(x=np.ones(2), y=np.ones(2)) == 2.0
+    with pytest.raises(tnet.BindingError, match="unknown variable 'z'"):
+        f(x=np.ones(2), z=np.ones(2))

@@ -104,11 +104,17 @@ class Compiled:
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, bindings: Mapping[Any, Any] | None = None, /, **arrays: Any) -> Any:
-        given: Mapping[Any, Any] = arrays if bindings is None else bindings
-        if self._fast is not None and (bindings is None or not arrays) and type(given) is dict:
-            out = self._fast(given)  # the last call's names, types and shapes: no other check
+        fast = self._fast
+        if fast is not None:  # the last call's names, types and shapes: no other check
+            if bindings is None:
+                out = fast(arrays)
+            elif not arrays and type(bindings) is dict:
+                out = fast(bindings)
+            else:
+                out = _MISS
             if out is not _MISS:
                 return out
+        given: Mapping[Any, Any] = arrays if bindings is None else bindings
         if bindings is not None and (arrays or type(bindings) is not dict or not all(type(k) is str for k in bindings)):
             given = _named(bindings, arrays)
         spec = self._check(given)
@@ -468,19 +474,20 @@ def _fast_entry(
     numpy: arguments that are not arrays are converted, and functions' warnings silenced.
     `dtypes` (a backend that casts mixed dtypes): the dtype of each parameter, checked too."""
     env: dict[str, Any] = {
-        "names": frozenset(name for name, _, _ in kinds),
         "MISS": _MISS,
         "function": spec.function,
         "convert": np.asarray,
         "errstate": np.errstate,
     }
-    lines = ["def entry(given):", "    if given.keys() != names:", "        return MISS"]
+    # as many names as the last call's, each found: the same names (a name not given reads
+    # MISS, a bare object, whose type is no argument's kind)
+    lines = ["def entry(given):", f"    if len(given) != {len(kinds)}:", "        return MISS"]
     position = {}
     for k, (name, kind, shape) in enumerate(kinds):
         env[f"kind{k}"], env[f"shape{k}"] = kind, shape
         position[name] = k
         test = f"type(a{k}) is not kind{k}" + (f" or a{k}.shape != shape{k}" if shape is not None else "")
-        lines += [f"    a{k} = given[{name!r}]", f"    if {test}:", "        return MISS"]
+        lines += [f"    a{k} = given.get({name!r}, MISS)", f"    if {test}:", "        return MISS"]
     if dtypes is not None:
         for j, (name, dtype) in enumerate(zip(spec.params, dtypes)):
             env[f"dtype{j}"] = dtype

@@ -123,6 +123,8 @@ class Backend:
             return self.zeros(p["shape"])
         if kind == "full":
             return self.full(p["value"], p["shape"])
+        if kind == "scalar":
+            return _scalar(p["value"])
         if kind == "apply":
             return self.apply(p["fn"], args[0], needed)
         if kind == "call":
@@ -193,6 +195,13 @@ class Backend:
         raise CompileError(
             f"the {self.name} backend has no implementation of the function {fn.name!r}; it knows: {known}"
         )
+
+
+def _scalar(value: Any) -> str:
+    """A constant array's one value as a Python float (or complex) literal: it broadcasts, and
+    takes the dtype of the array it meets, as the libraries treat Python numbers."""
+    value = complex(value) if isinstance(value, complex) else float(value)
+    return repr(value) if np.isfinite(value) else f"{type(value).__name__}({str(value)!r})"
 
 
 def _number(c: Any) -> str:

@@ -169,6 +169,8 @@ class NumpyBackend(Backend):
             out = np.zeros((p["n"],) * p["order"], dtype=p["dtype"])
             out[(np.arange(p["n"]),) * p["order"]] = 1
             return self.literal(out)
+        if op.kind == "scalar":  # a 0-d array: it promotes as the array of ones it stands for would
+            return f"np.array({_weak_number(p['value'])}, dtype={dtype!r})"
         value = 1 if op.kind == "ones" else 0
         return f"np.broadcast_to(np.array({value}, dtype={dtype!r}), {p['shape']!r})"
 

@@ -58,11 +58,12 @@ class Op:
       transpose (perm), reshape (shape), sum (axes), diagonal (einsum sub-lists in, out),
       matmul (), mul (), rowdot (), einsum (spec: the whole step, for einsum backends),
       broadcast (shape), full (value, shape: an array of one value, e.g. an empty product),
+      scalar (value: a number, where an element-wise step broadcasts it; `_implicit_broadcasts`),
       copy () (a result made the caller's own: `_owned_outputs`).
 
     With the evaluation's dtype given (`build_program(..., dtype=)`, what `tnet.evaluate` runs),
-    the program follows the interpreter's dtype policy: delta, ones and zeros take a dtype
-    param, a combine has promote=True (numpy.sum's dtype: a sum of bools counts), and a
+    the program follows the interpreter's dtype policy: delta, ones, zeros and scalar take a
+    dtype param, a combine has promote=True (numpy.sum's dtype: a sum of bools counts), and a
     contraction that sums casts its operands and result to `sum_dtype` (the array made by
     sum_dtype (), an arg of astype ()), and an apply has checked=True (the function's argument
     checked as its own value checks it: real_only functions refuse complex arrays, the inverse
@@ -521,28 +522,45 @@ def _new_array(fn: Function, spelled: frozenset[str]) -> bool:
     return isinstance(fn, PowerFunction) or fn.name in spelled
 
 
+#: constant arrays of one value, and that value: where the array libraries broadcast, the
+#: program writes the value as a scalar (`_implicit_broadcasts`)
+_CONSTANT_VALUE = {"ones": lambda op: 1.0, "zeros": lambda op: 0.0, "full": lambda op: op.param("value")}
+
+
 def _implicit_broadcasts(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
-    """Drop a broadcast whose every user is an element-wise sum or product that has another
-    argument of the full shape: the array libraries broadcast there themselves."""
+    """Leave broadcasting to the array libraries where they do it themselves: where every user
+    of a broadcast, or of a constant array of one value (ones, zeros, full), is an element-wise
+    sum or product with another argument of the full shape, drop the broadcast (its users take
+    its argument) and write the constant as a scalar (`1.0 - s` rather than an array of ones;
+    a scalar op keeps a constant's dtype param). Each user keeps an argument of the full shape,
+    so every result keeps its shape."""
     users: dict[str, list[Op]] = {}
     shape = {op.out: op.shape for op in steps}
     for op in steps:
         for a in op.args:
             users.setdefault(a, []).append(op)
-    implicit: dict[str, str] = {}
+    implicit: dict[str, str] = {}  # a dropped broadcast -> its argument
+    scalars: dict[str, Op] = {}  # a constant -> its scalar op
     for op in steps:
-        if op.kind != "broadcast" or op.out in outputs:
+        if op.out in outputs or not (op.kind == "broadcast" or op.kind in _CONSTANT_VALUE):
             continue
         uses = users.get(op.out, [])
-        if all(
+        if uses and all(
             u.kind in ("combine", "mul")
-            and any(a != op.out and a not in implicit and shape[a] == u.shape for a in u.args)
+            and any(a != op.out and a not in implicit and a not in scalars and shape[a] == u.shape for a in u.args)
             for u in uses
         ):
-            implicit[op.out] = op.args[0]
-    if not implicit:
+            if op.kind == "broadcast":
+                implicit[op.out] = op.args[0]
+            else:
+                typed = tuple((k, v) for k, v in op.params if k == "dtype")
+                scalars[op.out] = Op(op.out, "scalar", (), (("value", _CONSTANT_VALUE[op.kind](op)), *typed), ())
+    if not implicit and not scalars:
         return list(steps)
-    return [Op(op.out, op.kind, tuple(implicit.get(a, a) for a in op.args), op.params, op.shape) for op in steps]
+    return [
+        scalars.get(op.out) or Op(op.out, op.kind, tuple(implicit.get(a, a) for a in op.args), op.params, op.shape)
+        for op in steps
+    ]
 
 
 def _factor_common_products(steps: Sequence[Op], outputs: set[str], fresh: int) -> list[Op]:
