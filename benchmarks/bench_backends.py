@@ -148,8 +148,8 @@ def separate_vs_joint(N, d, repeats):
 
 def hessians(n, repeats):
     """(name, ratios): each Hessian, tnet's numpy / torch / jax backends each against the
-    closed form written in that backend's own library (jax's under jax.jit, as tnet's), and
-    jax.jit(the jax backend) against jax.jit(jax.hessian)."""
+    closed form written in that backend's own library (jax's under jax.jit, as tnet's), then
+    jax.jit(the jax backend) and the numpy backend against jax.jit(jax.hessian)."""
     rng = np.random.default_rng(1)
     x, A = tnet.Variable("x", n), tnet.Variable("A", n, n)
     Xd, w, y = tnet.Variable("X", 4 * n, n), tnet.Variable("w", n), tnet.Variable("y", 4 * n)
@@ -209,6 +209,7 @@ def hessian_ratios(f, var, env, closed, jf, wrt, repeats):
         median_ratio(lambda: c_t(tenv), lambda: closed(torch, tenv), repeats),
         median_ratio(ours, lambda: jax.block_until_ready(j_closed(jenv)), repeats),
         median_ratio(ours, theirs, repeats),
+        median_ratio(lambda: c_np(env), theirs, repeats),
     )
 
 
@@ -263,9 +264,9 @@ def main() -> None:
     if only in (None, "hessians"):
         print(
             "| Hessian | numpy / numpy closed form | torch / torch closed form | jax / jax closed form "
-            "| jax / jax.jit(jax.hessian) |"
+            "| jax / jax.jit(jax.hessian) | numpy / jax.jit(jax.hessian) |"
         )
-        print("|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|")
         for n in (64, 512):
             for name, r in hessians(n, repeats):
                 print(f"| {name}, n = {n} | " + " | ".join(f"{x:.2f}" for x in r) + " |", flush=True)

@@ -119,7 +119,9 @@ class Compiled:
             given = _named(bindings, arrays)
         spec = self._check(given)
         kinds = [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()]
-        dtypes = [given[name].dtype for name in spec.params] if self.backend.casts_mixed_dtypes else None
+        # dtypes choose between the code with casts and without: only where there are two to mix
+        mixable = self.backend.casts_mixed_dtypes and len(spec.params) > 1
+        dtypes = [given[name].dtype for name in spec.params] if mixable else None
         key = (tuple(kinds), tuple(dtypes or ()), id(spec.function))
         entry = self._entries.get(key)
         if entry is None:  # arguments that alternate between a few kinds reuse their entries
