@@ -187,9 +187,9 @@ def main() -> None:
             subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": value}, check=True)
         return
     if args.only != "plan":
-        derivation_table([64, 128, 256, 512], 1 if args.quick else 3, args.before)
+        derivation_table([64, 128, 256, 512], 1 if args.quick else 5, args.before)
         for kind in ("mlp", "rnn"):
-            ratios = paired_ratios(kind, 3 if args.quick else 9)
+            ratios = paired_ratios(kind, 3 if args.quick else 11)
             print(
                 f"{kind}: t(512) / t(256) over back-to-back pairs: median {statistics.median(ratios):.2f} "
                 f"[{min(ratios):.2f}..{max(ratios):.2f}]"

@@ -28,6 +28,7 @@ Both libraries seed Python's global `random` generator; its state is restored af
 from __future__ import annotations
 
 import contextlib
+import importlib
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -36,11 +37,6 @@ from typing import Any
 import opt_einsum
 
 from .errors import ContractionError
-
-try:  # the optional extra `hyper`; without it planner="hyper" raises a ContractionError
-    import cotengra
-except ImportError:  # pragma: no cover - CI installs it (.ci/run); this is for plain installs
-    cotengra = None
 
 #: the planners a user may name: "auto" picks by size and time budget (below), "optimal" an
 #: optimal order at any size (exponential time), "greedy" the fastest search, "hyper" cotengra
@@ -176,8 +172,10 @@ def _hyper_path(
     sets: list[frozenset[str]], out: frozenset[str], size_dict: dict[str, int], time_budget: float | None
 ) -> Path:
     """cotengra's hyper-optimized path (fewest FLOPs found within the budget, 1 s by default)."""
-    if cotengra is None:
-        raise ContractionError("planner='hyper' needs cotengra: pip install 'tnet-calculus[hyper]'")
+    try:  # the optional extra `hyper`, imported on first use: most programs never plan with it
+        cotengra = importlib.import_module("cotengra")
+    except ImportError as error:  # pragma: no cover - CI installs it (.ci/run); this is for plain installs
+        raise ContractionError("planner='hyper' needs cotengra: pip install 'tnet-calculus[hyper]'") from error
     optimizer = cotengra.HyperOptimizer(
         methods=["greedy", "labels"],  # the tree builders that need no further package
         minimize="flops",

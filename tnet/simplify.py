@@ -16,20 +16,21 @@ the choices of simplification."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import singledispatch
-from typing import Any, overload
-
-import networkx as nx
-from networkx.algorithms.isomorphism import GraphMatcher
+from typing import TYPE_CHECKING, Any, overload
 
 from .expr import Apply, Call, Delta, Expr, Leaf, Ones, Sum, Zero, is_symmetric_leaf, mark_each_derived, walk
 from .functions import PowerFunction, apply
 from .library import LOG_FN, LOG_SOFTMAX_FN, SOFTMAX_FN
 from .network import Network, combine, linear_combination, make_network, tidy_network
 from .ops import power
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def invariant(net: Network) -> tuple:
 
 def incidence_graph(net: Network) -> nx.Graph:
     """The bipartite node/edge incidence graph, with a vertex per leg carrying its axis."""
-    g = nx.Graph()
+    g = importlib.import_module("networkx").Graph()  # imported on first use (`_exactly_isomorphic`)
     outpos = {e: k for k, e in enumerate(net.output)}
     for e, size in enumerate(net.sizes):
         g.add_node(("e", e), label=("edge", size, outpos.get(e, -1)))
@@ -113,8 +114,15 @@ def isomorphic(a: Network, b: Network) -> bool:
 
 def _exactly_isomorphic(a: Network, b: Network) -> bool:
     """The exact test, on the labelled incidence graphs (networkx VF2)."""
-    matcher = GraphMatcher(incidence_graph(a), incidence_graph(b), node_match=lambda x, y: x["label"] == y["label"])
+    # networkx is imported here, on first use: it was half of `import tnet`'s time and of the
+    # objects Python's garbage collector walks, and few programs ever need this test
+    isomorphism = importlib.import_module("networkx.algorithms.isomorphism")
+    matcher = isomorphism.GraphMatcher(incidence_graph(a), incidence_graph(b), node_match=_same_label)
     return matcher.is_isomorphic()
+
+
+def _same_label(x: dict[str, Any], y: dict[str, Any]) -> bool:
+    return bool(x["label"] == y["label"])
 
 
 def canonical_form(net: Network) -> tuple | None:
