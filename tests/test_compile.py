@@ -432,3 +432,33 @@ def test_a_repeated_call_with_another_name_of_the_same_count_is_checked():
     assert f(x=np.ones(2), y=np.ones(2)) == 2.0
     with pytest.raises(tnet.BindingError, match="unknown variable 'z'"):
         f(x=np.ones(2), z=np.ones(2))
+
+
+def test_torch_adds_a_bias_to_a_matrix_product_in_the_same_call():
+    """c_1 (A B) + c_2 C is one torch.addmm call (its beta and alpha), with the same values."""
+    X, b = tnet.Variable("X", 5, 3), tnet.Variable("b", 4)
+    W, V = tnet.Variable("W", 3, 4), tnet.Variable("V", 3, 4)
+    exprs = [tnet.tanh(X @ W + b), 2.0 * (X @ V) - tnet.Ones(5, 4) * b, (X @ W) * (X @ V)]
+    source = tnet.compile(exprs[:2], "torch").source
+    assert "torch.addmm(" in source and "beta=-1, alpha=2" in source and "torch.matmul" not in source
+    assert "torch.addmm(" not in tnet.compile(exprs[1:], "torch").source  # X V is used twice there
+    rng = np.random.default_rng(0)
+    env = {"X": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)), "V": rng.normal(size=(3, 4))}
+    env["b"] = rng.normal(size=4)
+    for got, want in zip(run(exprs, env, "torch"), run(exprs, env, "numpy")):
+        assert_same(got, want)
+
+
+def test_a_backprop_factor_is_made_where_the_backward_pass_uses_it():
+    """1 - tanh(z)^2 of the first layer, written in walk order next to tanh(z), is made after
+    the forward pass (the last tanh): it is not held from the forward pass on."""
+    X = tnet.Variable("X", "N", 4)
+    Ws = [tnet.Variable(f"W{k}", 4, 4) for k in range(3)]
+    Z = X
+    for W in Ws:
+        Z = tnet.tanh(Z @ W)
+    grads = tnet.simplify(tnet.grad(tnet.sum(Z * Z), Ws))
+    lines = tnet.compile(grads, sizes={"N": 8}).source.splitlines()
+    tanhs = [k for k, line in enumerate(lines) if "np.tanh(" in line]
+    squares = [k for k, line in enumerate(lines) if "** 2" in line]
+    assert len(tanhs) == 3 and len(squares) == 3 and min(squares) > max(tanhs)

@@ -44,6 +44,9 @@ class Backend:
     #: whether the library's products refuse operands of different dtypes (then code for inputs
     #: of mixed dtypes casts them to one first: `cast_inputs`)
     casts_mixed_dtypes = False
+    #: whether the library adds a term to a matrix product in the same call (`matmuladd` steps:
+    #: `program._matmul_add`)
+    fused_matmul_add = False
 
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         """Whether `value` is an array of this backend (`namespace`: the generated module's)."""
@@ -132,7 +135,7 @@ class Backend:
         if kind == "combine":
             return _linear_combination(p["coefs"], args)
         if kind == "scale":
-            return f"{_number(p['c'])} * {args[0]}"
+            return f"{number_source(p['c'])} * {args[0]}"
         if kind == "transpose":
             return self.transpose(args[0], p["perm"])
         if kind == "reshape":
@@ -204,7 +207,7 @@ def _scalar(value: Any) -> str:
     return repr(value) if np.isfinite(value) else f"{type(value).__name__}({str(value)!r})"
 
 
-def _number(c: Any) -> str:
+def number_source(c: Any) -> str:
     if isinstance(c, complex):
         return repr(c)
     f = float(c)
@@ -228,7 +231,7 @@ def _linear_combination(coefs: Sequence[Any], args: Sequence[str]) -> str:
         elif c == -1:
             parts.append(f"-{a}" if k == 0 else f"- {a}")
         else:
-            parts.append((f"{_number(c)} * {a}") if k == 0 else f"+ {_number(c)} * {a}")
+            parts.append((f"{number_source(c)} * {a}") if k == 0 else f"+ {number_source(c)} * {a}")
     return " ".join(parts)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Backend
+from .backend import Backend, number_source
+from .program import Op
 
 _HELPERS = {
     "_common_dtype": """def _common_dtype(*tensors):
@@ -67,6 +68,16 @@ class TorchBackend(Backend):
         needed.add("_common_dtype")
         lines = [f"common = _common_dtype({', '.join(inputs)})  # the inputs' dtypes differ: cast to one"]
         return lines + [f"{x} = {x}.to(common)" for x in inputs]
+
+    fused_matmul_add = True  # torch.addmm: beta * C + alpha * A @ B in one call
+
+    def expression(self, op: Op, args: Sequence[str], needed: set[str]) -> str:
+        if op.kind == "matmuladd":
+            beta, alpha = op.param("beta"), op.param("alpha")
+            scale = f", beta={number_source(beta)}" if beta != 1 else ""
+            scale += f", alpha={number_source(alpha)}" if alpha != 1 else ""
+            return f"torch.addmm({', '.join(args)}{scale})"
+        return super().expression(op, args, needed)
 
     def copy(self, x: str) -> str:
         return f"{x}.clone()"
