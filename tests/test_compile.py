@@ -462,3 +462,25 @@ def test_a_backprop_factor_is_made_where_the_backward_pass_uses_it():
     tanhs = [k for k, line in enumerate(lines) if "np.tanh(" in line]
     squares = [k for k, line in enumerate(lines) if "** 2" in line]
     assert len(tanhs) == 3 and len(squares) == 3 and min(squares) > max(tanhs)
+
+
+def test_the_gradients_of_a_deep_net_hold_few_batch_sized_arrays_at_once():
+    """Scheduled as backprop is written (the forward activations, then per layer the backward
+    step with its weight and bias gradients), the code holds the L activations and a few
+    temporaries of N rows at once, not also every layer's backprop factor and error."""
+    L, N = 6, 64
+    X = tnet.Variable("X", N, 8)
+    Ws, bs = [tnet.Variable(f"W{k}", 8, 8) for k in range(L)], [tnet.Variable(f"b{k}", 8) for k in range(L)]
+    Z = X
+    for W, b in zip(Ws, bs):
+        Z = tnet.tanh(Z @ W + b)
+    grads = tnet.simplify(tnet.grad(tnet.sum(Z * Z), Ws + bs))
+    program = tnet.compile(grads)._current().program
+    alive: set[str] = set()
+    peak = 0
+    for op, free in zip(program.steps, program.free):
+        if op.kind != "input" and op.shape[:1] == (N,) and op.kind not in ("transpose", "reshape"):
+            alive.add(op.out)
+        peak = max(peak, len(alive))
+        alive -= set(free)
+    assert peak <= L + 3, peak

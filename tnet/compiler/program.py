@@ -470,7 +470,7 @@ def build_program(
     if fused_matmul_add:
         steps = _matmul_add(steps, set(outputs))
     steps = _live_steps(steps, outputs)
-    steps = _late_steps(steps)
+    steps = _schedule(steps)
     if owned:
         steps, outputs = _owned_outputs(steps, outputs, frozenset(spelled))
     return Program(b.inputs, steps, outputs, _liveness(steps, outputs), b.plans)
@@ -642,6 +642,39 @@ def _live_steps(steps: Sequence[Op], outputs: Sequence[str]) -> list[Op]:
             kept.append(op)
             needed.update(op.args)
     return kept[::-1]
+
+
+def _schedule(steps: Sequence[Op]) -> list[Op]:
+    """The steps in an order that holds fewer arrays at once, the values unchanged: reductions
+    as early as their arguments allow (`_early_reductions`), then every other step as late as
+    its first user allows (`_late_steps`; twice, as a step's users may have moved in the first
+    pass). On the sec. 6.2 net the order is then hand-written backprop's: the forward pass,
+    then per layer the backprop factor, the weight and bias gradients, and the next layer's
+    backward step; the peak of the numpy code at N = 1024, d = 512 goes from 36 to 24 MB
+    (above the inputs)."""
+    return _late_steps(_late_steps(_early_reductions(steps)))
+
+
+def _early_reductions(steps: Sequence[Op]) -> list[Op]:
+    """Move a step up to just after its last argument where its result is smaller than its
+    largest argument (a product down to a small matrix, a sum over axes), and a view (a
+    transpose or reshape) with it: the large argument can be freed sooner. Each layer's weight
+    gradient Z^T S and bias gradient sum(S), written in walk order after the whole backward
+    pass, are then made as soon as S is, and S is freed before the next layer's."""
+    made = {op.out: op for op in steps}
+    key: dict[str, tuple[int, ...]] = {}
+    for k, op in enumerate(steps):
+        sizes = [_elements(made[a].shape) for a in op.args]
+        early = op.args and (op.kind in ("transpose", "reshape") or _elements(op.shape) < max(sizes))
+        key[op.out] = (*max(key[a] for a in op.args), k) if early else (k,)
+    return sorted(steps, key=lambda op: key[op.out])
+
+
+def _elements(shape: Shape) -> int:
+    count = 1
+    for n in shape:
+        count *= int(n)
+    return count
 
 
 #: values that cost no memory to keep: the caller holds the inputs, and a scalar or a constant
