@@ -106,3 +106,5 @@ def test_a_repeated_evaluation_binds_alike_and_anything_else_is_checked_in_full(
     out = tnet.evaluate(g, {"n_vec": np.arange(3, dtype=np.float32)})
     assert out == 5.0 and out.dtype == np.float32
     assert tnet.evaluate(g, {"n_vec": np.array([100, 50], dtype=np.int8)}) == 12500  # int8: summed without wrapping
+    env = {"n_vec": v, "mask": mask}  # one root, then the same root as a list: one array, then a list
+    assert tnet.evaluate(f, env) == 7.0 and tnet.evaluate([f], env) == [7.0] and tnet.evaluate(f, env) == 7.0

@@ -121,8 +121,8 @@ class Compiled:
         kinds = [(k, type(v), getattr(v, "shape", None)) for k, v in given.items()]
         # dtypes choose between the code with casts and without: only where there are two to mix
         mixable = self.backend.casts_mixed_dtypes and len(spec.params) > 1
-        dtypes = [given[name].dtype for name in spec.params] if mixable else None
-        key = (tuple(kinds), tuple(dtypes or ()), id(spec.function))
+        dtypes = {name: given[name].dtype for name in spec.params} if mixable else None
+        key = (tuple(kinds), tuple((dtypes or {}).values()), id(spec.function))
         entry = self._entries.get(key)
         if entry is None:  # arguments that alternate between a few kinds reuse their entries
             entry = self._entries[key] = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
@@ -314,10 +314,10 @@ class _Runs:
 
     others: tuple[weakref.ref[Expr], ...]
     by_sizes: OrderedDict[tuple[Any, ...], Specialization]  # by planner, time budget and sizes
-    #: the last call that bound arrays by name: (planner, time budget), {name: (shape, dtype)},
-    #: the code it ran and the name bound to each of the code's inputs; a call that repeats it
-    #: binds alike and needs no other check (`_repeated`)
-    last: tuple[tuple[Any, Any], dict[str, tuple[Any, Any]], Specialization, list[str]] | None = None
+    #: the last call that bound arrays by name: ((planner, time budget, one root or a list),
+    #: its fast entry), the entry running that call's code for a call that binds the same
+    #: names, shapes and dtypes (`_fast_entry`, as `Compiled` calls do)
+    last: tuple[tuple[Any, Any, bool], Any] | None = None
 
 
 #: first root -> the code of the last list of roots evaluated with it (weak keys: an entry goes
@@ -382,11 +382,13 @@ def evaluate(
     if runs is None or len(runs.others) != len(roots) - 1 or any(w() is not r for w, r in zip(runs.others, roots[1:])):
         runs = _Runs(tuple(weakref.ref(r) for r in roots[1:]), OrderedDict())
         _RUNS[roots[0]] = runs
+    single = isinstance(e_or_list, Expr)
     last = runs.last
-    if last is not None and sizes is None and not allow_unknown and _repeated(last, bindings, planner, time_budget):
-        args = [bindings[name] for name in last[3]]  # type: ignore[index]
-        values = _run_numpy(last[2], args)
-        return values[0] if isinstance(e_or_list, Expr) else values
+    if last is not None and type(bindings) is dict and sizes is None and not allow_unknown:
+        if last[0] == (planner, time_budget, single):
+            out = last[1](bindings)  # the last call's names, shapes and dtypes: no other check
+            if out is not _MISS:
+                return out
     walked = interpreter_program(roots)  # the variables and constants, from the interpreter's cached walk
     derived = sorted({v for r in roots for v in r.derived_from}, key=lambda v: v.name)
     bind = Bindings(walked.variables, bindings or {}, sizes, derived, allow_unknown, walked.constants)
@@ -413,21 +415,10 @@ def evaluate(
         and all(type(k) is str and type(v) is np.ndarray for k, v in bindings.items())
         and not any(v.structure for v in walked.variables)  # their values are checked on each call
     ):
-        kinds = {k: (v.shape, v.dtype) for k, v in bindings.items()}
-        runs.last = ((planner, time_budget), kinds, spec, [v.name for v in spec.inputs])
-    return values[0] if isinstance(e_or_list, Expr) else values
-
-
-def _repeated(last: Any, bindings: Any, planner: str, time_budget: float | None) -> bool:
-    """Whether `bindings` binds arrays by the same names, of the same shapes and dtypes, as the
-    last evaluation of these roots did, with the same planner: the checks and the code are then
-    those of that call."""
-    if type(bindings) is not dict or last[0] != (planner, time_budget) or bindings.keys() != last[1].keys():
-        return False
-    for name, value in bindings.items():
-        if type(value) is not np.ndarray or (value.shape, value.dtype) != last[1][name]:
-            return False
-    return True
+        kinds = [(k, np.ndarray, v.shape) for k, v in bindings.items()]
+        dtypes = {k: v.dtype for k, v in bindings.items()}
+        runs.last = ((planner, time_budget, single), _fast_entry(kinds, spec, single, True, dtypes))
+    return values[0] if single else values
 
 
 def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is builtins.compile
@@ -468,14 +459,20 @@ _MISS = object()
 
 
 def _fast_entry(
-    kinds: list[tuple[str, Any, Any]], spec: Specialization, single: bool, numpy: bool, dtypes: list[Any] | None
+    kinds: list[tuple[str, Any, Any]],
+    spec: Specialization,
+    single: bool,
+    numpy: bool,
+    dtypes: Mapping[str, Any] | None,
 ) -> Any:
     """A function of the argument mapping that runs `spec`'s code when the arguments have the
     names, types and shapes in `kinds` ((name, type, shape or None) each: what the full check
     accepted), and returns `_MISS` otherwise. It is generated as straight-line Python, so that
     a repeated call costs a few dict look-ups and comparisons more than the generated function.
     numpy: arguments that are not arrays are converted, and functions' warnings silenced.
-    `dtypes` (a backend that casts mixed dtypes): the dtype of each parameter, checked too."""
+    `dtypes`: {name: dtype} of the arguments whose dtypes are checked too (a backend that
+    casts mixed dtypes: each parameter's; `evaluate`: every argument's, which choose its
+    dtype policy)."""
     env: dict[str, Any] = {
         "MISS": _MISS,
         "function": spec.function,
@@ -491,10 +488,9 @@ def _fast_entry(
         position[name] = k
         test = f"type(a{k}) is not kind{k}" + (f" or a{k}.shape != shape{k}" if shape is not None else "")
         lines += [f"    a{k} = given.get({name!r}, MISS)", f"    if {test}:", "        return MISS"]
-    if dtypes is not None:
-        for j, (name, dtype) in enumerate(zip(spec.params, dtypes)):
-            env[f"dtype{j}"] = dtype
-            lines += [f"    if given[{name!r}].dtype != dtype{j}:", "        return MISS"]
+    for j, (name, dtype) in enumerate((dtypes or {}).items()):
+        env[f"dtype{j}"] = dtype
+        lines += [f"    if a{position[name]}.dtype != dtype{j}:", "        return MISS"]
     args = []
     for name in spec.params:
         k = position[name]
