@@ -484,3 +484,17 @@ def test_the_gradients_of_a_deep_net_hold_few_batch_sized_arrays_at_once():
         peak = max(peak, len(alive))
         alive -= set(free)
     assert peak <= L + 3, peak
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_a_matrix_times_a_vector_takes_the_vector_itself(backend):
+    """X w and v X are matmul calls on the vectors, with no reshape to a column or row and
+    back; the values are numpy's."""
+    X, w, v = tnet.Variable("X", 5, 3), tnet.Variable("w", 3), tnet.Variable("v", 5)
+    exprs = [X @ w, v @ X, tnet.sum(tnet.exp(X @ w))]
+    assert ".reshape(" not in tnet.compile(exprs, backend).source
+    rng = np.random.default_rng(0)
+    env = {"X": rng.normal(size=(5, 3)), "w": rng.normal(size=3), "v": rng.normal(size=5)}
+    want = [env["X"] @ env["w"], env["v"] @ env["X"], np.exp(env["X"] @ env["w"]).sum()]
+    for got, value in zip(run(exprs, env, backend), want):
+        assert_same(got, value)

@@ -140,6 +140,7 @@ class _Builder:
         self.plan_options = plan_options
         self.lowering = lowering  # "kernels" (matmul and friends) or "einsum"
         self.steps: list[Op] = []
+        self.made: dict[str, Op] = {}  # value name -> the op that made it
         self.seen: dict[Hashable, str] = {}
         self.shape_of: dict[str, Shape] = {}
         self.value: dict[Expr, str] = {}
@@ -156,6 +157,7 @@ class _Builder:
             raise _Miss
         name = out or f"t{len(self.steps)}"
         self.steps.append(Op(name, kind, tuple(args), tuple(sorted(params.items())), out_shape))
+        self.made[name] = self.steps[-1]
         self.seen[key] = name
         self.shape_of[name] = out_shape
         return name
@@ -415,6 +417,7 @@ def _pair(b: _Builder, x: str, y: str, k: Any) -> str:
     a = _prepare_operand(b, x, k.sum_a, k.perm_a, k.shape_a, k.swap_a)
     c = _prepare_operand(b, y, k.sum_b, k.perm_b, k.shape_b, k.swap_b)
     if k.mode == "matmul":
+        a, c = _vector_operands(b, a, c)
         out = b.emit("matmul", [a, c], _matmul_shape(b.shape_of[a], b.shape_of[c]))
     elif k.mode == "mul":
         out = b.emit("mul", [a, c], tuple(np.broadcast_shapes(b.shape_of[a], b.shape_of[c])))
@@ -423,6 +426,27 @@ def _pair(b: _Builder, x: str, y: str, k: Any) -> str:
     if b.shape_of[out] != tuple(k.out_shape):
         out = b.emit("reshape", [out], tuple(k.out_shape), shape=tuple(k.out_shape))
     return out
+
+
+def _vector_operands(b: _Builder, a: str, c: str) -> tuple[str, str]:
+    """A matrix product whose column (k, 1) or row (1, k) operand was reshaped from a vector
+    takes the vector itself, as matmul does (X @ w rather than X @ w.reshape((k, 1)) and a
+    reshape of the result): two calls fewer. One operand stays a matrix, so the result stays
+    an array."""
+
+    def vector(name: str, unit_axis: int) -> str | None:
+        op = b.made.get(name)
+        if op is not None and op.kind == "reshape" and len(op.shape) == 2 and op.shape[unit_axis] == 1:
+            if len(b.shape_of[op.args[0]]) == 1:
+                return op.args[0]
+        return None
+
+    if len(b.shape_of[a]) != 2 or len(b.shape_of[c]) != 2:
+        return a, c
+    column = vector(c, 1)
+    if column is not None:
+        return a, column
+    return vector(a, 0) or a, c
 
 
 def _matmul_shape(a: Shape, b: Shape) -> Shape:
