@@ -151,6 +151,24 @@ def test_deep_chain_without_recursion_error():
     assert len(walk([gW])) < 40 * depth  # the gradient's DAG is linear in the depth
 
 
+def test_a_product_of_thousands_of_matrices_is_one_network_planned_without_recursion_error():
+    """A^2000 x is one network of 2,001 operands: its plan tree is 2,000 deep, built and run
+    without recursion, on the interpreter and compiled, with its gradient."""
+    A, x = tnet.Variable("A_chain", 3, 3), tnet.Variable("x_chain", 3)
+    e = x
+    for _ in range(2000):
+        e = A @ e
+    c, s = np.cos(0.01), np.sin(0.01)  # a rotation: its powers stay of size 1
+    a = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    xv = np.array([1.0, -2.0, 0.5])
+    power = np.linalg.matrix_power(a, 2000)  # a rotation by 20 radians
+    env = {"A_chain": a, "x_chain": xv}
+    assert np.allclose(tnet.evaluate(e, env, planner="greedy"), power @ xv)
+    assert np.allclose(tnet.compile(e, planner="greedy")(env), power @ xv)
+    gx = tnet.grad(tnet.sum(e), x)
+    assert np.allclose(tnet.evaluate(gx, env, planner="greedy"), power.T @ np.ones(3))
+
+
 def test_deep_drawings_without_recursion_error():
     """DOT text of a 1,000-layer chain and of its gradient (nested boxes 1,000 deep; the text
     grows with the square of the depth through its indentation, so the test stays at 1,000)."""

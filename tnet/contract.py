@@ -446,21 +446,34 @@ class _Builder:
         return self._emit((x, y), edges, inv & ~keep, flops, kernel)
 
     def build(self, tree: Tree, last: bool = False) -> tuple[int, int, int]:
-        """Emit the steps of `tree` (`last`: it is the whole network); returns (operand number,
-        edge mask, leaf subset mask)."""
-        if tree[0] == "leaf":
-            t, mask = self.leaf(tree[1], tree[2])
-            return t, mask, 1 << tree[1]
-        x, mx, sx = self.build(tree[1])
-        y, my, sy = self.build(tree[2])
-        s = sx | sy
+        """Emit the steps of `tree` (`last`: it is the whole network), left subtree, right
+        subtree, then their pair; returns (operand number, edge mask, leaf subset mask). An
+        explicit stack, not recursion: a chain of thousands of products is a tree as deep."""
         net = self.net
-        others = net.out_mask
+        holders: dict[int, int] = {}  # edge -> mask of the operands that need it (after their own step)
         for k, m in enumerate(net.reduced):
-            if not s >> k & 1:
-                others |= m
-        keep = (mx | my) & others
-        return self.pair(x, mx, y, my, keep, last), keep, s
+            for e in bits(m):
+                holders[e] = holders.get(e, 0) | 1 << k
+        done: list[tuple[int, int, int]] = []
+        stack: list[tuple[Tree, bool]] = [(tree, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if node[0] == "leaf":
+                t, mask = self.leaf(node[1], node[2])
+                done.append((t, mask, 1 << node[1]))
+            elif not children_done:
+                stack += [(node, True), (node[2], False), (node[1], False)]
+            else:
+                y, my, sy = done.pop()
+                x, mx, sx = done.pop()
+                s = sx | sy
+                # kept: the output's edges and those an operand outside this subtree needs
+                keep = (mx | my) & net.out_mask
+                for e in bits((mx | my) & ~keep):
+                    if holders.get(e, 0) & ~s:
+                        keep |= 1 << e
+                done.append((self.pair(x, mx, y, my, keep, last and node is tree), keep, s))
+        return done[0]
 
 
 def _disorder(edges: Sequence[int], rank: Sequence[int]) -> int:

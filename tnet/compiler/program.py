@@ -686,12 +686,21 @@ def _early_reductions(steps: Sequence[Op]) -> list[Op]:
     gradient Z^T S and bias gradient sum(S), written in walk order after the whole backward
     pass, are then made as soon as S is, and S is freed before the next layer's."""
     made = {op.out: op for op in steps}
+    # the order is by key: a step that stays is (its position,), a step moved up is its last
+    # argument's key and its position; chains of moved steps are cut at _EARLY_DEPTH, so keys
+    # stay short (a chain of 5,000 matrix-vector products moves in short runs)
     key: dict[str, tuple[int, ...]] = {}
     for k, op in enumerate(steps):
-        sizes = [_elements(made[a].shape) for a in op.args]
-        early = op.args and (op.kind in ("transpose", "reshape") or _elements(op.shape) < max(sizes))
-        key[op.out] = (*max(key[a] for a in op.args), k) if early else (k,)
+        after = max((key[a] for a in op.args), default=())
+        largest = max((_elements(made[a].shape) for a in op.args), default=0)
+        smaller = op.kind in ("transpose", "reshape") or _elements(op.shape) < largest
+        early = bool(op.args) and len(after) < _EARLY_DEPTH and smaller
+        key[op.out] = (*after, k) if early else (k,)
     return sorted(steps, key=lambda op: key[op.out])
+
+
+#: how many steps in a row `_early_reductions` moves up behind one another
+_EARLY_DEPTH = 8
 
 
 def _elements(shape: Shape) -> int:
@@ -709,10 +718,10 @@ _HELD_ANYWAY = frozenset({"input", "scalar", "ones", "zeros", "full"})
 def _late_steps(steps: Sequence[Op]) -> list[Op]:
     """Move a step down to just before its first user where that keeps no argument alive any
     longer (each argument is an input or a one-number constant, is used again at or after that
-    user anyway, or is used by this step alone: a chain that moves with it). The values are the same; fewer arrays
-    are alive at once. The backprop factor 1 - tanh(z)^2 of each layer, written in walk order
-    right after tanh(z), is then made where the backward pass uses it, not held from the
-    forward pass on (four N x d arrays fewer at the peak of a four-layer net).
+    user anyway, or is used by this step alone: a chain that moves with it). The values are
+    the same; fewer arrays are alive at once. The backprop factor 1 - tanh(z)^2 of each layer,
+    written in walk order right after tanh(z), is then made where the backward pass uses it,
+    not held from the forward pass on.
 
     A step moves only where its first user stays in place (or is its only user), so every
     other user still comes after it."""
