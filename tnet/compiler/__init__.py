@@ -1,8 +1,10 @@
 """tnet.compiler: expressions compiled to standalone Python code for numpy, PyTorch, JAX or Dask.
 
 `compile(exprs, backend="numpy")` returns a `Compiled` callable. The layers inside the package:
-`program` (the expressions lowered to straight-line array operations, common sub-expressions
-found across all results, values freed after their last use), `backend` (what a backend
+`steps` (what a program is: `Op` and `Program`), `rewrites` (the program's rewrites and its
+order: constants left to broadcasting, dead steps removed, fewer arrays alive at once, values
+freed after their last use), `program` (the expressions lowered to straight-line array
+operations, common sub-expressions found across all results), `backend` (what a backend
 is), one module per backend (`numpy_backend`, `torch_backend`, `jax_backend`, `dask_backend`:
 the vocabulary of that library), and `source` (the printer). The backend libraries are optional
 (`pip install tnet-calculus[torch]`, `[jax]`, `[dask]`): the generated code imports its library
@@ -29,8 +31,9 @@ from .backend import Backend
 from .dask_backend import DaskBackend
 from .jax_backend import JaxBackend
 from .numpy_backend import NumpyBackend, custom_name
-from .program import Program, build_program
+from .program import build_program
 from .source import write_source
+from .steps import Program
 from .torch_backend import TorchBackend
 
 __all__ = ["BACKENDS", "Compiled", "clear_cache", "compile", "evaluate", "export"]

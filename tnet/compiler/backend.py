@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import CompileError
 from ..functions import PowerFunction
 from ..network import einsum_letters
-from .program import Op
+from .steps import Op
 
 
 class Backend:
@@ -45,7 +45,7 @@ class Backend:
     #: of mixed dtypes casts them to one first: `cast_inputs`)
     casts_mixed_dtypes = False
     #: whether the library adds a term to a matrix product in the same call (`matmuladd` steps:
-    #: `program._matmul_add`)
+    #: `rewrites.matmul_add`)
     fused_matmul_add = False
 
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..evaluate import weak_coefficient
 from .backend import Backend
-from .program import Op
+from .steps import Op
 
 #: adj(X) from an SVD, singular X included (as library.adj computes it); numpy code, which the
 #: Dask backend runs on whole matrix blocks too

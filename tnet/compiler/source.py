@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .backend import Backend
-from .program import Program
+from .steps import Program
 
 
 def write_source(program: Program, backend: Backend, name: str = "compiled", doc: str = "", mixed: bool = False) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .backend import Backend, number_source
-from .program import Op
+from .steps import Op
 
 _HELPERS = {
     "_common_dtype": """def _common_dtype(*tensors):
