@@ -407,14 +407,15 @@ def test_a_sum_of_thousands_of_terms_compiles():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_constant_array_of_one_value_is_written_as_a_scalar_where_it_broadcasts(backend):
-    """1 - s, where s has the full shape, is written `1.0 - s` (no array of ones is made), and
-    takes s's dtype as the libraries treat Python numbers; a sum of constants alone keeps its
-    full shape."""
+    """1 - s, where s has the full shape, is written with a scalar (`1.0 - s`, or `1 - s` on
+    torch and jax: no array of ones is made), and takes s's dtype as the libraries treat Python
+    numbers; a sum of constants alone keeps its full shape."""
     x = tnet.Variable("x", 3)
     s = tnet.sigmoid(x)
     e = s * (tnet.Ones(3) - s)
     source = tnet.compile(e, backend).source
-    assert "broadcast_to(1.0" not in source and "torch.ones" not in source and "= 1.0  #" in source
+    scalar = "= 1  #" if backend in ("torch", "jax") else "= 1.0  #"  # see Backend.integral_scalars
+    assert "broadcast_to(1.0" not in source and "torch.ones" not in source and scalar in source
     compiled = tnet.compile([e, tnet.Ones(3) + tnet.Ones(3) * 2.0], backend)
     xv = np.array([-1.0, 0.5, 2.0])
     got, constant = compiled(x=to_backend(backend, xv))
@@ -424,6 +425,15 @@ def test_a_constant_array_of_one_value_is_written_as_a_scalar_where_it_broadcast
     if backend in ("numpy", "torch"):
         x32 = xv.astype(np.float32) if backend == "numpy" else torch.tensor(xv, dtype=torch.float32)
         assert str(compiled(x=x32)[0].dtype).endswith("float32")
+    # an integer array: numpy's code promotes it as a float array of ones did, torch's keeps
+    # it integer as a tensor of ones in the inputs' dtype did
+    minus = tnet.compile(tnet.Ones(3) - x, backend)
+    if backend == "numpy":
+        out = minus(x=np.array([1, 2, 3]))
+        assert out.dtype == np.float64 and out.tolist() == [0.0, -1.0, -2.0]
+    if backend == "torch":
+        out = minus(x=torch.tensor([1, 2, 3]))
+        assert out.dtype == torch.int64 and out.tolist() == [0, -1, -2]
 
 
 def test_a_repeated_call_with_another_name_of_the_same_count_is_checked():
@@ -447,6 +457,12 @@ def test_torch_adds_a_bias_to_a_matrix_product_in_the_same_call():
     env["b"] = rng.normal(size=4)
     for got, want in zip(run(exprs, env, "torch"), run(exprs, env, "numpy")):
         assert_same(got, want)
+    # a fractional coefficient is not fused: addmm would truncate it on integer tensors
+    half = tnet.compile(2.5 * (X @ V) - tnet.Ones(5, 4) * b, "torch")
+    assert "torch.addmm(" not in half.source
+    ints = {k: torch.tensor(np.round(3 * v).astype(np.int64)) for k, v in env.items() if k in ("X", "V", "b")}
+    want = 2.5 * (ints["X"] @ ints["V"]) - ints["b"]
+    assert torch.equal(half(ints), want)
 
 
 def test_a_backprop_factor_is_made_where_the_backward_pass_uses_it():

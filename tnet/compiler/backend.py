@@ -47,6 +47,11 @@ class Backend:
     #: whether the library adds a term to a matrix product in the same call (`matmuladd` steps:
     #: `rewrites.matmul_add`)
     fused_matmul_add = False
+    #: whether a whole-number scalar is written as an int (`1 - x`), so that it takes the dtype
+    #: of the array it meets, integer arrays included, as the backend's constant arrays (made in
+    #: the inputs' dtype) did; else as a float (`1.0 - x`: an integer array becomes float64, as
+    #: numpy's float constant arrays make it)
+    integral_scalars = False
 
     def accepts(self, value: Any, namespace: dict[str, Any]) -> bool:
         """Whether `value` is an array of this backend (`namespace`: the generated module's)."""
@@ -127,7 +132,7 @@ class Backend:
         if kind == "full":
             return self.full(p["value"], p["shape"])
         if kind == "scalar":
-            return _scalar(p["value"])
+            return _scalar(p["value"], self.integral_scalars)
         if kind == "apply":
             return self.apply(p["fn"], args[0], needed)
         if kind == "call":
@@ -200,10 +205,13 @@ class Backend:
         )
 
 
-def _scalar(value: Any) -> str:
-    """A constant array's one value as a Python float (or complex) literal: it broadcasts, and
-    takes the dtype of the array it meets, as the libraries treat Python numbers."""
+def _scalar(value: Any, integral: bool) -> str:
+    """A constant array's one value as a Python literal (`integral`: a whole number as an int):
+    it broadcasts, and takes the dtype of the array it meets, as the libraries treat Python
+    numbers."""
     value = complex(value) if isinstance(value, complex) else float(value)
+    if integral and isinstance(value, float) and value.is_integer():
+        return repr(int(value))
     return repr(value) if np.isfinite(value) else f"{type(value).__name__}({str(value)!r})"
 
 

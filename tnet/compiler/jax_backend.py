@@ -59,6 +59,7 @@ class JaxBackend(Backend):
 
     mutable = False  # jax arrays are immutable: a result may be an input itself
     prologue_defines = "dtype"
+    integral_scalars = True  # as jnp.ones(..., dtype=dtype): an integer array stays integer
 
     def prologue(self, inputs: Sequence[str]) -> list[str]:
         if inputs:

@@ -150,7 +150,15 @@ def matmul_add(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
     made = {op.out: op for op in steps}
     out = []
     for op in steps:
-        if op.kind == "combine" and len(op.args) == 2 and op.args[0] != op.args[1] and len(op.params) == 1:
+        if (
+            op.kind == "combine"
+            and len(op.args) == 2
+            and op.args[0] != op.args[1]
+            and len(op.params) == 1
+            # whole coefficients only: torch.addmm truncates a fractional alpha or beta to an
+            # integer tensor's dtype (2.5 A B on integers would silently be 2 A B)
+            and all(not isinstance(c, complex) and float(c).is_integer() for c in op.param("coefs"))
+        ):
             for m, c in ((0, 1), (1, 0)):
                 product, other = made[op.args[m]], made[op.args[c]]
                 if (
@@ -158,6 +166,7 @@ def matmul_add(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
                     and users[product.out] == 1
                     and product.out not in outputs
                     and all(len(made[a].shape) == 2 for a in product.args)
+                    and product.shape == op.shape  # the term broadcasts to the product, not the reverse
                     and other.kind not in ("scalar", "ones", "zeros", "full")
                 ):
                     coefs = op.param("coefs")

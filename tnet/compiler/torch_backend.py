@@ -70,6 +70,7 @@ class TorchBackend(Backend):
         return lines + [f"{x} = {x}.to(common)" for x in inputs]
 
     fused_matmul_add = True  # torch.addmm: beta * C + alpha * A @ B in one call
+    integral_scalars = True  # as torch.ones(**new): an integer tensor stays integer
 
     def expression(self, op: Op, args: Sequence[str], needed: set[str]) -> str:
         if op.kind == "matmuladd":
