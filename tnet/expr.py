@@ -815,7 +815,7 @@ def mark_each_derived(pairs: Sequence[tuple[Expr, Expr]]) -> None:
         if isinstance(e, Variable):
             contained[e] = frozenset((e,))
             continue
-        acc: frozenset[Variable] = frozenset()
+        acc: frozenset[Variable] = _NOT_DERIVED
         for c in e.children:
             held = contained[c]
             if not acc:

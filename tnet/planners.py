@@ -81,12 +81,8 @@ def library_path(
     if planner == "auto":
         return auto_paths(inputs, output, sizes, time_budget)[0]
     if planner == "hyper":
-        symbol = [opt_einsum.get_symbol(e) for e in range(len(sizes))]
-        sets = [frozenset(symbol[e] for e in edges) for edges in inputs]
-        out = frozenset(symbol[e] for e in output)
-        size_dict = {symbol[e]: max(int(s), 1) for e, s in enumerate(sizes)}
         with _own_random_state():
-            return _hyper_path(sets, out, size_dict, time_budget)
+            return _hyper_path(*_edge_sets(inputs, output, sizes, opt_einsum.get_symbol), time_budget)
     optimizer: Any
     if planner == "optimal":
         optimizer = opt_einsum.DynamicProgramming(minimize="flops", search_outer=True)
@@ -162,10 +158,19 @@ def _own_random_state() -> Iterator[None]:
 
 def _run(optimizer: Any, inputs: Sequence[Sequence[int]], output: Sequence[int], sizes: Sequence[int]) -> Path:
     """An opt_einsum optimizer's path, the edges given as integers (see `auto_paths`)."""
-    sets = [frozenset(edges) for edges in inputs]
-    size_dict = {e: max(int(s), 1) for e, s in enumerate(sizes)}
+    sets, out, size_dict = _edge_sets(inputs, output, sizes)
     with _own_random_state():
-        return [tuple(step) for step in optimizer(sets, frozenset(output), size_dict)]
+        return [tuple(step) for step in optimizer(sets, out, size_dict)]
+
+
+def _edge_sets(
+    inputs: Sequence[Sequence[int]], output: Sequence[int], sizes: Sequence[int], name: Any = None
+) -> tuple[list[frozenset[Any]], frozenset[Any], dict[Any, int]]:
+    """The network as the libraries take it: each operand's set of edges, the output's, and
+    every edge's size (at least 1); each edge as its number or as `name(number)`."""
+    label = (lambda e: e) if name is None else name
+    sets = [frozenset(map(label, edges)) for edges in inputs]
+    return sets, frozenset(map(label, output)), {label(e): max(int(s), 1) for e, s in enumerate(sizes)}
 
 
 def _hyper_path(

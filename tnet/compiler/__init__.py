@@ -16,7 +16,7 @@ import builtins
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
@@ -125,12 +125,7 @@ class Compiled:
         # dtypes choose between the code with casts and without: only where there are two to mix
         mixable = self.backend.casts_mixed_dtypes and len(spec.params) > 1
         dtypes = {name: given[name].dtype for name in spec.params} if mixable else None
-        key = (tuple(kinds), tuple((dtypes or {}).values()), id(spec.function))
-        entry = self._entries.get(key)
-        if entry is None:  # arguments that alternate between a few kinds reuse their entries
-            entry = self._entries[key] = _fast_entry(kinds, spec, self._single, self.backend.name == "numpy", dtypes)
-            while len(self._entries) > SPECIALIZATIONS:
-                self._entries.popitem(last=False)
+        entry = _cached_entry(self._entries, kinds, spec, self._single, self.backend.name == "numpy", dtypes)
         # a structured variable's argument is checked on every call (its values, not its kind)
         self._fast = None if any(v.structure for v in self.variables.values()) else entry
         return entry(given)
@@ -321,6 +316,8 @@ class _Runs:
     #: its fast entry), the entry running that call's code for a call that binds the same
     #: names, shapes and dtypes (`_fast_entry`, as `Compiled` calls do)
     last: tuple[tuple[Any, Any, bool], Any] | None = None
+    #: the fast entries made so far, by the arguments' kinds (the last few: `_cached_entry`)
+    entries: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
 
 
 #: first root -> the code of the last list of roots evaluated with it (weak keys: an entry goes
@@ -420,7 +417,7 @@ def evaluate(
     ):
         kinds = [(k, np.ndarray, v.shape) for k, v in bindings.items()]
         dtypes = {k: v.dtype for k, v in bindings.items()}
-        runs.last = ((planner, time_budget, single), _fast_entry(kinds, spec, single, True, dtypes))
+        runs.last = ((planner, time_budget, single), _cached_entry(runs.entries, kinds, spec, single, True, dtypes))
     return values[0] if single else values
 
 
@@ -459,6 +456,25 @@ def compile(  # noqa: A001 - the name the issue asks for; Python's builtin is bu
 
 #: what a fast entry returns when the arguments are not the last call's kind
 _MISS = object()
+
+
+def _cached_entry(
+    entries: OrderedDict[tuple[Any, ...], Any],
+    kinds: list[tuple[str, Any, Any]],
+    spec: Specialization,
+    single: bool,
+    numpy: bool,
+    dtypes: Mapping[str, Any] | None,
+) -> Any:
+    """`_fast_entry(kinds, spec, single, numpy, dtypes)`, kept in `entries` (the last
+    SPECIALIZATIONS made): arguments that alternate between a few kinds reuse their entries."""
+    key = (tuple(kinds), tuple((dtypes or {}).items()), id(spec.function), single)
+    entry = entries.get(key)
+    if entry is None:
+        entry = entries[key] = _fast_entry(kinds, spec, single, numpy, dtypes)
+        while len(entries) > SPECIALIZATIONS:
+            entries.popitem(last=False)
+    return entry
 
 
 def _fast_entry(

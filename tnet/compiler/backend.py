@@ -132,7 +132,7 @@ class Backend:
         if kind == "full":
             return self.full(p["value"], p["shape"])
         if kind == "scalar":
-            return _scalar(p["value"], self.integral_scalars)
+            return number_source(p["value"], self.integral_scalars)
         if kind == "apply":
             return self.apply(p["fn"], args[0], needed)
         if kind == "call":
@@ -205,21 +205,20 @@ class Backend:
         )
 
 
-def _scalar(value: Any, integral: bool) -> str:
-    """A constant array's one value as a Python literal (`integral`: a whole number as an int):
-    it broadcasts, and takes the dtype of the array it meets, as the libraries treat Python
-    numbers."""
-    value = complex(value) if isinstance(value, complex) else float(value)
-    if integral and isinstance(value, float) and value.is_integer():
-        return repr(int(value))
-    return repr(value) if np.isfinite(value) else f"{type(value).__name__}({str(value)!r})"
-
-
-def number_source(c: Any) -> str:
+def number_source(c: Any, whole_as_int: bool = True) -> str:
+    """Python source for a number (a coefficient, or a constant's one value, which broadcasts
+    and takes the dtype of the array it meets, as the libraries treat Python numbers): an int
+    as it is; a whole float as an int where `whole_as_int` (below 1e15), else as a float; inf
+    and nan as float('inf') and the like, complex numbers alike."""
+    if isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_)):
+        return repr(int(c))
     if isinstance(c, complex):
-        return repr(c)
+        c = complex(c)
+        return repr(c) if np.isfinite(c) else f"complex({str(c)!r})"
     f = float(c)
-    return repr(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    if not np.isfinite(f):
+        return f"float({str(f)!r})"
+    return repr(int(f)) if whole_as_int and f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
 #: a linear combination of more terms is written as a balanced tree of parenthesised halves, so

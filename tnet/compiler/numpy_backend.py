@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluate import weak_coefficient
-from .backend import Backend
+from .backend import Backend, number_source
 from .steps import Op
 
 #: adj(X) from an SVD, singular X included (as library.adj computes it); numpy code, which the
@@ -195,12 +195,7 @@ def _python(value: Any) -> str:
 def _weak_number(c: Any) -> str:
     """A coefficient as the interpreter gives it to numpy (`evaluate.weak_coefficient`): an
     integral float as a Python int, so that it does not promote an integer array."""
-    c = weak_coefficient(c)
-    if isinstance(c, float) and not np.isfinite(c):
-        return f"float({str(c)!r})"
-    if isinstance(c, complex) and not np.isfinite(c):
-        return f"complex({str(c)!r})"
-    return repr(c)
+    return number_source(weak_coefficient(c), whole_as_int=False)
 
 
 def custom_name(fn: Any) -> str:
