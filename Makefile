@@ -13,12 +13,19 @@ STAMP := $(VENV)/.installed
 # into it as `tnet.render` (pyproject.toml). The distribution was once called `tnet`: an
 # editable install under that old name would keep render/ and gallery/ importable as
 # top-level modules, so it is removed.
+# torch from the package index is the CUDA build, about 5.5 GB in the venv (a disk that CI runs
+# fill up). Where pip's configured find-links hold a torch wheel (a CPU build, as on the CI
+# machine), it is installed first, without the index, and the extras keep it (1.5 GB for
+# torch and jax together); elsewhere that step finds nothing and the index gives torch.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "error: tnet needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	@if $(PY) -m pip show --quiet tnet >/dev/null 2>&1; then $(PY) -m pip uninstall --quiet --yes tnet; fi
+	@$(PY) -m pip show --quiet torch >/dev/null 2>&1 || \
+		if $(PY) -m pip install --quiet --no-index --no-deps torch >/dev/null 2>&1; then \
+			echo "torch: took the wheel in pip's find-links ($$($(PY) -m pip show torch | sed -n 's/^Version: //p'))"; fi
 	$(PY) -m pip install --quiet -e '.[test,hyper,backends]'
 	@touch $(STAMP)
 
