@@ -15,7 +15,11 @@
    process. Targets: median ratio <= 1.1, worst <= 2, planning time no more than auto-hq's;
    at 200 operands a plan within the time budget given (planner="auto", time_budget=1 s).
 
-Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan] [--before DIR]
+3. `--instructions`: t(512) / t(256) of the derivation counted in machine instructions by
+   valgrind's callgrind, which gives the same count on every run: the ratio of the work done,
+   free of the machine's noise (the times above vary by up to 1.7x between processes).
+
+Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan] [--before DIR] [--instructions]
      [--hash-seeds 1,2,3] (the planning table in one fresh process per PYTHONHASHSEED value)
 """
 
@@ -48,7 +52,8 @@ from bench_diff import mlp_loss, rnn_loss
 import tnet
 J, params = ({kind}_loss)({size})[:2]
 t0 = time.process_time()
-tnet.grad(J, params)
+if {derive}:
+    tnet.grad(J, params)
 print(time.process_time() - t0)
 """
 
@@ -57,9 +62,53 @@ def derivation_time(kind: str, size: int, root: str) -> float:
     """CPU seconds of grad(J, params) in a fresh process importing tnet from the checkout
     `root` (CPU time, not wall time: on a shared machine the wall time mostly measures the
     other processes)."""
-    code = _CHILD.format(here=os.path.join(root, "benchmarks"), root=root, kind=kind, size=size)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", _child(kind, size, root)], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def _child(kind: str, size: int, root: str, derive: bool = True) -> str:
+    return _CHILD.format(here=os.path.join(root, "benchmarks"), root=root, kind=kind, size=size, derive=derive)
+
+
+def instruction_ratios(kinds: tuple[str, ...] = ("mlp", "rnn")) -> None:
+    """t(512) / t(256) in machine instructions rather than seconds: valgrind's callgrind counts
+    the instructions of a process, the same count on every run whatever else the machine does.
+    The derivation's count is that of a process that builds the loss and derives it, less that
+    of one that only builds it (the two run side by side, under valgrind about 60x slower)."""
+    print("\nDerivation in instructions (valgrind --tool=callgrind), millions")
+    counts: dict[tuple[str, int], int] = {}
+    for kind in kinds:
+        for size in (256, 512):
+            procs = [
+                subprocess.Popen(
+                    [
+                        "valgrind",
+                        "--tool=callgrind",
+                        f"--callgrind-out-file={os.devnull}",
+                        sys.executable,
+                        "-c",
+                        _child(kind, size, os.path.join(HERE, ".."), derive),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for derive in (True, False)
+            ]
+            total, build = (_collected(p.communicate()[1]) for p in procs)
+            counts[kind, size] = total - build
+            print(
+                f"{kind} {size}: {counts[kind, size] / 1e6:,.0f}"
+                f" (build and derive {total / 1e6:,.0f}, build {build / 1e6:,.0f})"
+            )
+        print(f"{kind}: t(512) / t(256) in instructions = {counts[kind, 512] / counts[kind, 256]:.3f}")
+
+
+def _collected(stderr: str) -> int:
+    for line in stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise RuntimeError("valgrind printed no instruction count:\n" + stderr[-2000:])
 
 
 def derivation_table(sizes: list[int], runs: int, before: str | None) -> None:
@@ -174,11 +223,17 @@ def main() -> None:
     parser.add_argument("--only", choices=["derive", "plan"])
     parser.add_argument("--before", help="another tnet checkout to time derivation against")
     parser.add_argument(
+        "--instructions", action="store_true", help="only t(512) / t(256) in instructions, with valgrind (minutes)"
+    )
+    parser.add_argument(
         "--hash-seeds",
         help="comma-separated PYTHONHASHSEED values: the planning table once per value, each in a fresh "
         "process (auto-hq's paths depend on Python's string hashing; tnet's must not)",
     )
     args = parser.parse_args()
+    if args.instructions:
+        instruction_ratios()
+        return
     if args.hash_seeds:
         for value in args.hash_seeds.split(","):
             print(f"\n== PYTHONHASHSEED={value}", flush=True)
