@@ -39,7 +39,7 @@ def net(d):
     X, Y = tnet.Variable("X", "N", d), tnet.Variable("Y", "N", d)
     Ws = [tnet.Variable(f"W{j}", d, d) for j in range(1, L + 1)]
     bs = [tnet.Variable(f"b{j}", d) for j in range(1, L + 1)]
-    Z = X
+    Z: tnet.Expr = X
     for W, b in zip(Ws, bs):
         Z = tnet.tanh(Z @ W + b)
     J = 0.5 * tnet.sum((Z - Y) * (Z - Y))

@@ -44,7 +44,7 @@ def mlp_loss(L, width=8, N="N", lam=0.1):
     Y = tnet.Variable(f"Y_{t}", N, width)
     Ws = [tnet.Variable(f"W{j}_{t}", width, width) for j in range(1, L + 1)]
     bs = [tnet.Variable(f"b{j}_{t}", width) for j in range(1, L + 1)]
-    Z = X
+    Z: tnet.Expr = X
     for W, b in zip(Ws, bs):
         Z = tnet.tanh(Z @ W + b)
     D = Z - Y
@@ -62,7 +62,8 @@ def rnn_loss(tau, N="N", d=8, h=8, k=8):
     W, U, V = tnet.Variable(f"W_{t}", h, h), tnet.Variable(f"U_{t}", d, h), tnet.Variable(f"V_{t}", h, k)
     b, c = tnet.Variable(f"b_{t}", h), tnet.Variable(f"c_{t}", k)
     Z0 = tnet.Variable(f"Z0_{t}", N, h)
-    Z, J = Z0, None
+    Z: tnet.Expr = Z0
+    J: tnet.Expr | None = None
     for s in range(1, tau + 1):
         Xs, Ys = tnet.Variable(f"X{s}_{t}", N, d), tnet.Variable(f"Y{s}_{t}", N, k)
         Z = tnet.tanh(Z @ W + Xs @ U + b)

@@ -39,7 +39,7 @@ import opt_einsum
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from tnet import contract  # noqa: E402
+from tnet import contract, orders  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # 1. derivation, one fresh process per run
@@ -175,7 +175,7 @@ def hypergraph(n: int, seed: int) -> tuple[list[tuple[int, ...]], tuple[int, ...
     return inputs, output, sizes
 
 
-def autohq_flops(inputs, output, sizes) -> tuple[int, float]:
+def autohq_flops(inputs: list[tuple[int, ...]], output: tuple[int, ...], sizes: dict[int, int]) -> tuple[int, float]:
     """opt_einsum's auto-hq path, timed, counted by tnet's cost model."""
     letters = {e: opt_einsum.get_symbol(k) for k, e in enumerate(sizes)}
     eq = ",".join("".join(letters[e] for e in x) for x in inputs) + "->" + "".join(letters[e] for e in output)
@@ -183,8 +183,8 @@ def autohq_flops(inputs, output, sizes) -> tuple[int, float]:
     t0 = time.perf_counter()
     path, _ = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="auto-hq")
     dt = time.perf_counter() - t0
-    net = contract._Network(tuple(inputs), tuple(output), sizes)
-    return contract._make_plan(net, contract._path_tree(len(inputs), path)).flops, dt
+    net = orders.MaskedNetwork(tuple(inputs), tuple(output), sizes)
+    return contract._make_plan(net, orders.path_tree(len(inputs), path)).flops, dt
 
 
 def planning_table(ns: list[int], seeds: int, big: int, budget: float) -> None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 import tnet
 from tnet.network import linear_combination
 
 
-def _seconds(fn) -> float:
+def _seconds(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -37,7 +38,7 @@ def bench_sum(n: int) -> None:
     vs = [tnet.Variable(f"v{k}", 3) for k in range(n)]
 
     def plus():
-        s = vs[0]
+        s: tnet.Expr = vs[0]
         for v in vs[1:]:
             s = s + v
         return s
@@ -47,7 +48,7 @@ def bench_sum(n: int) -> None:
 
 def bench_simplify(k: int) -> None:
     A = tnet.Variable("A", 3, 3)
-    P = A
+    P: tnet.Expr = A
     for _ in range(k - 1):
         P = P @ A
     raw_time = _seconds(lambda: tnet.grad(tnet.trace(P), A, simplify=False))

@@ -43,7 +43,7 @@ and executes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ContractionError
-from .orders import MaskedNetwork, Tree, bits, large_network_tree, optimal_tree
+from .orders import Edge, EdgeSizes, Labels, MaskedNetwork, Tree, bits, large_network_tree, optimal_tree
 from .planners import PLANNERS, check_planner
 
 __all__ = [
@@ -64,8 +64,6 @@ __all__ = [
     "plan_contraction",
 ]
 
-Edge = Hashable
-Labels = tuple[Edge, ...]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -293,7 +291,7 @@ class Plan:
     """Cost of one einsum over all operands with no intermediates, numpy's convention."""
     inputs: tuple[Labels, ...] = ()
     output: Labels = ()
-    sizes: Mapping[Edge, int] = field(default_factory=dict, compare=False)
+    sizes: EdgeSizes = field(default_factory=dict, compare=False)
     output_perm: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
     """Internal: the transposition from the last step's axis order to `output` (None: none)."""
     input_shapes: tuple[tuple[int, ...], ...] = field(default=(), repr=False, compare=False)
@@ -349,7 +347,7 @@ class Plan:
 # Planning
 # --------------------------------------------------------------------------------------------
 def _check_structure(
-    inputs: Sequence[Sequence[Edge]], output: Sequence[Edge], sizes: Mapping[Edge, int]
+    inputs: Sequence[Sequence[Edge]], output: Sequence[Edge], sizes: EdgeSizes
 ) -> tuple[tuple[Labels, ...], Labels]:
     inputs_t = tuple(tuple(labels) for labels in inputs)
     output_t = tuple(output)
@@ -515,7 +513,7 @@ def _tree_cost(net: MaskedNetwork, tree: Tree) -> tuple[int, int]:
 def plan_contraction(
     inputs: Sequence[Sequence[Edge]],
     output: Sequence[Edge],
-    sizes: Mapping[Edge, int],
+    sizes: EdgeSizes,
     *,
     exhaustive_limit: int = 8,
     planner: str = "auto",
@@ -562,7 +560,9 @@ def plan_contraction(
     return _make_plan(net, large_network_tree(net, exhaustive_limit, planner, time_budget))
 
 
-def numpy_path_flops(inputs: Sequence[Labels], output: Labels, sizes: Mapping[Edge, int], path: Sequence[Any]) -> int:
+def numpy_path_flops(
+    inputs: Sequence[Sequence[Edge]], output: Sequence[Edge], sizes: EdgeSizes, path: Sequence[Any]
+) -> int:
     """The exact FLOPs of a numpy.einsum_path path (numpy prints them rounded, plus one).
 
     numpy's convention: a contraction of k terms costs the product of the sizes of every index it
@@ -671,7 +671,7 @@ def _cached_plan(
 def cached_plan(
     inputs: Sequence[Sequence[Edge]],
     output: Sequence[Edge],
-    sizes: Mapping[Edge, int],
+    sizes: EdgeSizes,
     *,
     exhaustive_limit: int = 8,
     planner: str = "auto",
@@ -697,7 +697,7 @@ def clear_cache() -> None:
 def contract(
     inputs: Sequence[Sequence[Edge]],
     output: Sequence[Edge],
-    sizes: Mapping[Edge, int],
+    sizes: EdgeSizes,
     arrays: Sequence[np.ndarray],
     *,
     planner: str = "auto",

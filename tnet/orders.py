@@ -26,6 +26,9 @@ from .planners import DP_LIMIT, auto_paths, library_path
 
 Edge = Hashable
 Labels = tuple[Edge, ...]
+#: the size of each edge; keyed by Any, not Edge, because a Mapping's key type is invariant:
+#: Mapping[Hashable, int] would refuse a caller's dict[str, int]
+EdgeSizes = Mapping[Any, int]
 
 # Plan trees of large networks are reconfigured in windows of this many sub-trees, then the
 # best one in larger windows (see `_Reconfigurer` and `large_network_tree`).
@@ -83,7 +86,7 @@ class Sizer:
 class MaskedNetwork:
     """The network with edges renumbered 0.. and stored as bitmasks."""
 
-    def __init__(self, inputs: tuple[Labels, ...], output: Labels, sizes: Mapping[Edge, int]):
+    def __init__(self, inputs: tuple[Labels, ...], output: Labels, sizes: EdgeSizes):
         self.inputs = inputs
         self.output = output
         self.labels: list[Edge] = list(dict.fromkeys(e for labels in (*inputs, output) for e in labels))
