@@ -6,6 +6,7 @@ is not installed; bad input gets a clear error. (`tnet.evaluate` itself compiles
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,34 @@ def test_the_source_frees_buffers_and_plan_reports_flops():
     assert " @ " in source and "\n    del " in source
     report = str(compiled.plan)
     assert "FLOPs" in report and "largest intermediate" in report
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("with_sigmoid", [False, True])
+def test_the_source_imports_only_what_it_uses(backend, with_sigmoid):
+    """Each import line of the exported module binds a name the code uses (jax's sigmoid is
+    jax.nn.sigmoid, which needs `import jax` beside `jax.numpy`; dask's matrix inverse needs
+    numpy), and the module runs where only those are imported."""
+    x, A = tnet.Variable("x", 3), tnet.Variable("A", 3, 3)
+    f = tnet.sigmoid(A @ x) if with_sigmoid else tnet.tanh(A @ x)
+    exprs = [f, tnet.inv(A)] if backend == "dask" and with_sigmoid else [f]
+    compiled = tnet.compile(exprs, backend)
+    source = compiled.source
+    imports = [line for line in source.splitlines() if line.startswith("import ")]
+    assert imports
+    for line in imports:
+        words = line.split()
+        name = words[-1] if "as" in words else words[1].split(".")[0]
+        assert re.search(rf"\b{name}\.", source.split(line, 1)[1]), f"{line!r} unused in:\n{source}"
+    if backend == "jax":
+        assert ("import jax\n" in source) == with_sigmoid
+    module: dict[str, object] = {}
+    exec(source, module)  # a fresh namespace: only the module's own imports
+    rng = np.random.default_rng(0)
+    env = {"x": rng.normal(size=3), "A": np.eye(3) + 0.1 * rng.normal(size=(3, 3))}
+    got = module["compiled"](*[to_backend(backend, env[p]) for p in compiled.parameters])
+    for g, w in zip(got, interpret(exprs, env)):
+        assert_same(to_numpy(backend, g), w)
 
 
 def test_torch_results_stay_on_the_inputs_device_and_dtype():
