@@ -31,7 +31,7 @@ _HELPERS = {
 
 class DaskBackend(Backend):
     name = "dask"
-    imports = ("import numpy as np", "import dask.array as da")
+    imports = ("import dask.array as da", "import numpy as np")
     module = "da"
     lowering = "einsum"
     array_kind = "dask arrays"
