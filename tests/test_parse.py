@@ -455,6 +455,40 @@ def test_errors_name_the_position_and_what_was_expected(text, message, position)
     assert f"(at position {position})" in str(info.value)
 
 
+def test_definition_lines_name_expressions_for_the_lines_after_them():
+    """What the printers write for an expression too large to write out: ``t1 = ...`` lines,
+    then the expression; each definition may use the ones before it."""
+    A = tnet.Variable("A", 3, 3)
+    a = np.random.default_rng(0).normal(size=(3, 3))
+    text = "t1 = A_1[~A_2 A_1]A_2\n`two` = 2 t1\n  t1_1[~t1_2 two_1]two_2 - A"
+    got = tnet.evaluate(parse(text, A=A), {"A": a})
+    assert np.allclose(got, 2 * np.linalg.matrix_power(a, 4) - a)
+    matrix = tnet.notation.parse_matrix("s = A A\ns A^T", A=A)
+    assert np.allclose(tnet.evaluate(matrix, {"A": a}), a @ a @ a.T)
+    # a line that only looks like a definition is the expression when it is the last one
+    with pytest.raises(tnet.ParseError, match="unknown tensor name 't1'"):
+        parse("t1 = A", A=A)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line", "column", "position"),
+    [
+        ("t1 = A_1[~A_2 A_1]A_2\nt1 + B", "unknown tensor name 'B'", 2, 6, 27),
+        ("t1 = A_1[~A_2 B_1]B_2\nt1", "unknown tensor name 'B'", 1, 15, 14),
+        ("t1 = A\nt1 = 2 A\nt1", "t1 is defined here and defined on an earlier line", 2, 1, 7),
+        ("A = 2 A\nA", "A is defined here and bound by a keyword argument", 1, 1, 0),
+    ],
+)
+def test_errors_in_definition_lines_name_the_line_and_column(text, message, line, column, position):
+    A = tnet.Variable("A", 3, 3)
+    with pytest.raises(tnet.ParseError, match=message) as info:
+        parse(text, A=A)
+    assert info.value.position == position, str(info.value)
+    assert f"(at line {line}, column {column}, position {position})" in str(info.value)
+    pointed = str(info.value).splitlines()[-2:]  # the line, and a caret under the column
+    assert pointed[0].strip() == text.splitlines()[line - 1].strip() and pointed[1].index("^") == column + 1
+
+
 def test_error_for_I_bound_but_written_bare():
     with pytest.raises(tnet.ParseError, match="identity"):
         parse("I", I=np.eye(2))

@@ -16,6 +16,8 @@ from tnet import planners
 from tnet.contract import ContractionError, contract, execute, plan_contraction
 from tnet.diff import HoleIndex, substitute
 from tnet.expr import Hole, walk
+from tnet.notation import leaves, parse_matrix
+from tnet.notation.mathml_out import to_mathml
 from tnet.render import to_dot
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -146,9 +148,36 @@ def test_deep_chain_without_recursion_error():
     assert np.isclose(got_j, want_j) and np.allclose(got_g, want_g)
     assert tnet.simplify(J) is not None
     assert len(J.to_bracket()) > depth and len(J.to_latex()) > depth
-    assert J.to_matrix().startswith("tr(tanh(tanh(") and J.label.startswith("(")
+    assert len(gW.to_matrix()) < 100 * depth  # with definitions of its shared sub-expressions
+    matrix = J.to_matrix()  # Z twice in tr(Z Z^T): written once, as a definition
+    assert matrix.startswith("t1 = tanh(tanh(") and matrix.endswith("\ntr(t1 t1^T)") and J.label.startswith("(")
     assert tnet.contraction_path(gW, {"Xc": x, "Wc": w}).flops > 0
     assert len(walk([gW])) < 40 * depth  # the gradient's DAG is linear in the depth
+
+
+def test_a_deep_gradient_prints_in_text_linear_in_its_depth():
+    """The gradient of a deep chain, written out, holds about depth^3 node occurrences (62
+    million characters at 200 layers). The printers write each shared sub-expression once, as
+    a definition line, so every notation grows linearly with the depth; the readers read the
+    definitions back to the same values."""
+    lengths = {}
+    for depth in (100, 400):
+        J, X, W = _chain(depth)
+        g = tnet.grad(J, W)
+        texts = [g.to_bracket(), g.to_latex(), g.to_matrix(), to_mathml(g), to_mathml(g, "bracket")]
+        lengths[depth] = [len(t) for t in texts]
+        assert all(n < 400 * depth for n in lengths[depth][:3]), lengths[depth]  # MathML: ~4x LaTeX
+    assert all(big < 4.5 * small for small, big in zip(lengths[100], lengths[400])), lengths
+    J, X, W = _chain(30)
+    g = tnet.grad(J, W)
+    env = {"Xc": np.array([[0.3, -0.2], [0.1, 0.4]]), "Wc": np.array([[0.9, 0.2], [-0.3, 1.0]])}
+    want = tnet.evaluate(g, env)
+    bracket, matrix = g.to_bracket(), g.to_matrix()
+    assert bracket.count("\n") > 30 and matrix.startswith("t1 = tanh(tanh(Xc Wc) Wc)\n")
+    assert np.allclose(tnet.evaluate(tnet.parse(bracket, **leaves(g)), env), want)
+    # the matrix reader's products inline the definitions they use: larger networks, so the
+    # greedy planner (the values do not depend on the planner)
+    assert np.allclose(tnet.evaluate(parse_matrix(matrix, **leaves(g)), env, planner="greedy"), want)
 
 
 def test_a_product_of_thousands_of_matrices_is_one_network_planned_without_recursion_error():

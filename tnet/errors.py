@@ -36,14 +36,21 @@ class DifferentiationError(TnetError, ValueError):
 
 
 class ParseError(TnetError, ValueError):
-    """A notation string that cannot be read; the message gives the 0-based position in the text."""
+    """A notation string that cannot be read; the message gives the 0-based position in the text
+    (and the line and column, in a text of several lines). `reason` is the message alone."""
 
     def __init__(self, message: str, text: str = "", position: int | None = None) -> None:
         self.text = text
         self.position = position
+        self.reason = message
         if position is not None:
-            pointer = f"\n  {text}\n  {' ' * position}^"
-            message = f"{message} (at position {position}){pointer}"
+            start = text.rfind("\n", 0, position) + 1
+            end = text.find("\n", position)
+            line = text[start : len(text) if end < 0 else end]
+            where = f"position {position}"
+            if "\n" in text:
+                where = f"line {text.count(chr(10), 0, position) + 1}, column {position - start + 1}, {where}"
+            message = f"{message} (at {where})\n  {line}\n  {' ' * (position - start)}^"
         super().__init__(message)
 
 

@@ -20,6 +20,7 @@ expected.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ..errors import ShapeError, TnetError
@@ -27,7 +28,7 @@ from ..expr import Delta, Expr, Ones, Size, unify_sizes
 from ..functions import Function, apply, call, family_member, is_family, power_function, registered
 from ..network import UnionFind, combine, linear_combination, scale
 from .names import DIGITS, bind, format_positions, is_name_start, is_plain_name
-from .scan import COEFFICIENT, Scanner, number_value
+from .scan import COEFFICIENT, Scanner, number_value, read_definitions
 
 __all__ = ["parse"]
 
@@ -163,8 +164,9 @@ class _Parser(Scanner):
     """The reader of bracket and index notation: the shared scanner, the bound names, and one
     method per rule of the grammar."""
 
-    def __init__(self, text: str, bindings: dict[str, Expr]) -> None:
+    def __init__(self, text: str, bindings: Mapping[str, Expr], kept: set[Expr] | None = None) -> None:
         super().__init__(text, bindings)
+        self.kept = kept or set()  # networks that stay nodes of a product: the text's definitions
         self.longest_name = max(map(len, bindings), default=0)
         self.splits: dict[int, tuple[int, list[int]]] = {}  # end of a run -> its name_splits
         self.match_groups()
@@ -195,8 +197,9 @@ class _Parser(Scanner):
     def combine(self, operands: list[Expr], labels: list[list[Any]], output: list[Any], pos: int) -> Expr:
         if len(set(output)) != len(output):
             raise self.error("a dimension appears twice in the output", pos)
+        inline = [k for k, op in enumerate(operands) if op not in self.kept] if self.kept else True
         try:
-            return combine(operands, labels, output)
+            return combine(operands, labels, output, inline=inline)
         except TnetError as err:
             raise self.error(str(err), pos) from None
 
@@ -738,9 +741,16 @@ def parse(text: str, /, **tensors: Any) -> Expr:
         parse("2 A_1[A_2 B_1]B_2 - [~A B]", A=A, B=B)  # sums of terms with coefficients
         parse("softmax^1(A)", A=A)                    # f^P(X), eq. 27
 
+    The text may open with definition lines, ``t1 = tanh(X_1[~X_2 W_1]W_2)``, one per line,
+    each naming an expression for the lines after it: `to_bracket` writes a large expression so.
+
     Raises `tnet.ParseError` naming the position in the text and what was expected.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse: the text must be a str, got {type(text).__name__}")
-    parser = _Parser(text, bind(tensors, "parse"))
+    return read_definitions(text, bind(tensors, "parse"), _read)
+
+
+def _read(text: str, bindings: Mapping[str, Expr], defined: set[Expr]) -> Expr:
+    parser = _Parser(text, bindings, defined)
     return parser.guarded(parser.parse)

@@ -25,6 +25,7 @@ class _Ascii:
     imaginary = "j"
     scalar_one = "1.0"  # a bare 1 is the all-ones vector
     index_bar = " | "
+    line_break = "\n"  # between the definitions of shared sub-expressions and the expression
 
     def number(self, x: float) -> str:
         return format_number(x)
@@ -69,6 +70,7 @@ class _Latex(_Ascii):
     imaginary = "i"
     scalar_one = "1"
     index_bar = r" \mid "
+    line_break = " \\\\\n"
     functions = frozenset({"tanh", "exp", "log", "sin", "cos", "det"})  # LaTeX has a command for them
 
     def number(self, x: float) -> str:
@@ -164,6 +166,20 @@ class _BracketPrinter:
         self.memo: dict[Expr, str] = {}
 
     # -- expressions -------------------------------------------------------------------------
+    def definition(self, d: Expr) -> str:
+        """``name = text``: the definition of a sub-expression the name table shares (its own
+        text written out, not its name); from then on d is printed as its name."""
+        fixed, name = self.names.fixed, self.names.of.pop(d)
+        fixed.discard(d)
+        try:
+            for sub in walk([d], within=lambda x: x not in fixed)[:-1]:
+                self.expr(sub)
+            text = self._expr(d)
+        finally:
+            fixed.add(d)
+            self.names.of[d] = name
+        return f"{self.style.name(name)} = {text}"
+
     def top(self, e: Expr) -> str:
         """The text of e. Its sub-expressions are printed first, children before parents, so
         that printing any one of them finds its children's text in `memo`: the printer never
@@ -424,15 +440,25 @@ class _BracketPrinter:
         return "(" + " ".join(factors) + (bar + out if out else bar.rstrip()) + ")"
 
 
+def _printed(e: Expr, names: Names | None, style: _Ascii) -> str:
+    printer = _BracketPrinter(NameTable([e], names, share=True), style)
+    lines = [printer.definition(d) for d in printer.names.defined]
+    return style.line_break.join([*lines, printer.top(e)])
+
+
 def to_bracket(e: Expr, names: Names | None = None) -> str:
     """ASCII general bracket notation (sec. 2.3) that `tnet.parse` reads back.
 
     ``parse(to_bracket(e), **leaves(e))`` evaluates to the same values as e. `names` optionally
-    names sub-expressions (they are then printed as those names)."""
-    return _BracketPrinter(NameTable([e], names), ASCII).top(e)
+    names sub-expressions (they are then printed as those names). An expression too large to
+    write out (`names.SHARE_LIMIT`: a deep net's gradient) is written as lines ``t1 = ...``
+    defining its shared sub-expressions, children first, then the expression, which uses them
+    by name; `tnet.parse` reads such lines too."""
+    return _printed(e, names, ASCII)
 
 
 def to_latex(e: Expr, names: Names | None = None) -> str:
     r"""The bracket notation in the paper's look: ``A_{1}[\overline{A_{2}} B_{1}]B_{2}``, with
-    \overline for bars (sums), [ ] for fused groups and subscripts for portions."""
-    return _BracketPrinter(NameTable([e], names), LATEX).top(e)
+    \overline for bars (sums), [ ] for fused groups and subscripts for portions. Definitions of
+    shared sub-expressions (see `to_bracket`) end with a LaTeX line break, ``\\``."""
+    return _printed(e, names, LATEX)

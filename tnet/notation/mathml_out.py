@@ -177,14 +177,25 @@ def _math(row: str, display: bool) -> str:
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{row}</math>'
 
 
+def _lines(texts: list[str], latex: bool) -> str:
+    """One row, or a table of left-aligned rows: the definitions of a large expression's shared
+    sub-expressions, then the expression."""
+    rows = [_Translator(text, latex=latex).row() for text in texts]
+    if len(rows) == 1:
+        return rows[0]
+    return '<mtable columnalign="left">' + "".join(f"<mtr><mtd>{r}</mtd></mtr>" for r in rows) + "</mtable>"
+
+
 def matrix_to_mathml(text: str, display: bool = True) -> str:
-    """A formula in matrix notation (as `to_matrix` prints it) as a <math> element."""
-    return _math(_Translator(text, latex=False).row(), display)
+    """A formula in matrix notation (as `to_matrix` prints it) as a <math> element; a text of
+    several lines (definitions, then the formula) as a table of rows."""
+    return _math(_lines(text.split("\n"), latex=False), display)
 
 
 def latex_to_mathml(text: str, display: bool = True) -> str:
-    """A formula in the LaTeX that `to_latex` prints as a <math> element."""
-    return _math(_Translator(text, latex=True).row(), display)
+    """A formula in the LaTeX that `to_latex` prints as a <math> element; lines that end with
+    ``\\\\`` (definitions, then the formula) as a table of rows."""
+    return _math(_lines(text.split(" \\\\\n"), latex=True), display)
 
 
 def to_mathml(e: Expr, notation: str = "matrix", names: Names | None = None, display: bool = True) -> str:

@@ -22,6 +22,7 @@ applied as `tnet.apply` does; ``f^P`` gives the positions P (1-based), as in ``s
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..network import combine, scale
 from ..ops import add, diag, divide, kron, matmul, multiply, power, trace, transpose
 from .einsum_in import read_spec
 from .names import bind
-from .scan import COMPLEX, NUMBER, SIGNED_NUMBER, Scanner, number_value
+from .scan import COMPLEX, NUMBER, SIGNED_NUMBER, Scanner, number_value, read_definitions
 
 __all__ = ["eval_matrix", "parse_matrix"]
 
@@ -406,10 +407,17 @@ def parse_matrix(text: str, /, **tensors: Any) -> Expr:
         parse_matrix("2 a a^T X", a=a, X=X)               # tnet.grad(a @ X @ X.T @ a, X)
         parse_matrix("diag(s) - s s^T", s=tnet.softmax(x))
 
+    The text may open with definition lines, ``t1 = tanh(X W)``, one per line, each naming a
+    formula for the lines after it: `to_matrix` writes a large expression so.
+
     Raises `tnet.ParseError` naming the position in the text and what was expected."""
     if not isinstance(text, str):
         raise TypeError(f"parse_matrix: the text must be a str, got {type(text).__name__}")
-    reader = _MatrixReader(text, bind(tensors, "parse_matrix"))
+    return read_definitions(text, bind(tensors, "parse_matrix"), _read)
+
+
+def _read(text: str, bindings: Mapping[str, Expr], defined: set[Expr]) -> Expr:
+    reader = _MatrixReader(text, bindings)
     return reader.guarded(reader.read)
 
 

@@ -327,6 +327,20 @@ class _MatrixPrinter:
         self.names = names
         self.memo: dict[Expr, _Mat] = {}
 
+    def definition(self, d: Expr) -> str:
+        """``name = formula``: the definition of a sub-expression the name table shares (its own
+        formula, not its name); from then on d is written as its name."""
+        named = self.names.of
+        name = named.pop(d)
+        try:
+            for sub in walk([d], within=lambda x: x not in named)[:-1]:
+                self.expr(sub)
+            formula = self._expr(d)
+        finally:
+            named[d] = name
+        self.memo[d] = _Sym(quote(name), d.ndim)
+        return f"{quote(name)} = {_rendered(formula)}"
+
     def top(self, e: Expr) -> _Mat:
         """The formula of e. Its sub-expressions are written first, children before parents, so
         that writing any one of them finds its children's formulas in `memo`: the printer never
@@ -672,8 +686,14 @@ def to_matrix(e: Expr, names: Names | None = None) -> str:
     functions ``tanh(A)`` and powers ``A^⊙2``, f^P(X) as ``softmax^1(A)`` (eq. 27), sums of
     terms with coefficients. Anything else is ``einsum("ij,jk->ik", A, B)``. A vector is a
     column vector. ``1{n}`` / ``I{n}`` are the ones vector / identity of size n, written so
-    where no neighbouring factor gives the size. `eval_matrix` evaluates the result."""
-    return _rendered(_MatrixPrinter(NameTable([e], names)).top(e))
+    where no neighbouring factor gives the size. `eval_matrix` evaluates the result.
+
+    An expression too large to write out (`names.SHARE_LIMIT`: a deep net's gradient) is
+    written as lines ``t1 = ...`` defining its shared sub-expressions, children first, then the
+    formula, which uses them by name; `parse_matrix` and `eval_matrix` read such lines too."""
+    printer = _MatrixPrinter(NameTable([e], names, share=True))
+    lines = [printer.definition(d) for d in printer.names.defined]
+    return "\n".join([*lines, _rendered(printer.top(e))])
 
 
 def _parts(m: _Mat) -> list[_Mat]:

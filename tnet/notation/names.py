@@ -5,7 +5,9 @@
 - `format_number`: the one number formatter (coefficients, exponents, sizes in drawings);
 - `format_positions`: 1-based positions as the bracket notation writes them (``12``, ``{10,11}``);
 - `NameTable`: the unique printed name of every leaf (and named sub-expression) of an
-  expression, and `leaves`, the table as a dict for ``parse(e.to_bracket(), **leaves(e))``."""
+  expression, and `leaves`, the table as a dict for ``parse(e.to_bracket(), **leaves(e))``;
+  with ``share=True`` it also names the shared sub-expressions of an expression too large to
+  write out (`SHARE_LIMIT`), which the printers then write once each, as definitions."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..expr import Constant, Delta, Expr, Leaf, Ones, Variable, Zero
+from ..expr import Constant, Delta, Expr, Leaf, Ones, Variable, Zero, walk
 from ..functions import registered
 from ..network import einsum_letters
 
@@ -42,6 +44,14 @@ RESERVED_NAMES = frozenset({"I", "pow"})
 
 #: sub-expressions printed as names, e.g. ``{softmax(x): "s"}``
 Names = Mapping[Expr, str]
+
+#: An expression whose text, with every shared sub-expression written out at each of its uses,
+#: would hold more node occurrences than this is printed with definitions (``t1 = ...`` lines,
+#: then the expression): the gradient of an L-layer net written out holds about L^3 of them
+#: (62 million characters at L = 200), written with definitions about 30 L.
+SHARE_LIMIT = 5000
+#: shared sub-expressions of at most this many node occurrences are written out at each use
+_SMALL = 4
 
 DIGITS = "0123456789"
 
@@ -169,12 +179,15 @@ class NameTable:
     """A unique printed name for every named leaf (and every sub-expression the caller names).
 
     `of[e]` is the name of e, `leaves[name]` the expression, `fixed` the sub-expressions
-    named by the caller (printed by name, not expanded)."""
+    named by the caller (printed by name, not expanded). With `share`, `defined` lists the
+    shared sub-expressions named here because the whole would be too large to write out
+    (children before parents; they are in `of` and `fixed` too, not in `leaves`)."""
 
-    def __init__(self, roots: Sequence[Expr], names: Names | None = None) -> None:
+    def __init__(self, roots: Sequence[Expr], names: Names | None = None, share: bool = False) -> None:
         self.of: dict[Expr, str] = {}
         self.leaves: dict[str, Expr] = {}
         self.fixed: set[Expr] = set()
+        self.defined: list[Expr] = []
         for expr, name in (names or {}).items():
             if not isinstance(expr, Expr) or not isinstance(name, str) or not name:
                 raise TypeError("names maps tnet expressions to non-empty str names")
@@ -192,6 +205,34 @@ class NameTable:
             if isinstance(e, Leaf) and not isinstance(e, (Delta, Ones, Zero)):
                 self._claim(e, (e.name if isinstance(e, (Variable, Constant)) else "") or e.label)
             stack.extend(reversed(e.children))
+        if share:
+            self._name_shared(roots)
+
+    def _name_shared(self, roots: Sequence[Expr]) -> None:
+        """Name t1, t2, ... (another letter if a leaf is called so) every sub-expression used
+        twice or more and larger than `_SMALL`, when the roots written out would exceed
+        `SHARE_LIMIT`: then every other sub-expression is written once, or is small."""
+        order = walk(roots, within=lambda x: x not in self.fixed)
+        size: dict[Expr, int] = {}
+        uses: dict[Expr, int] = {}
+        for e in order:
+            below = e in self.fixed or isinstance(e, Leaf)
+            size[e] = 1 + (0 if below else sum(size[c] for c in e.children))
+            if not below:
+                for c in e.children:
+                    uses[c] = uses.get(c, 0) + 1
+        if sum(size[r] for r in roots) <= SHARE_LIMIT:
+            return
+        letter = next((p for p in "tuvwpqrs" if not any(_numbered(name, p) for name in self.leaves)), "t")
+        number = 0
+        for e in order:
+            if uses.get(e, 0) > 1 and size[e] > _SMALL and e not in self.fixed:
+                number += 1
+                while f"{letter}{number}" in self.leaves:
+                    number += 1
+                self.defined.append(e)
+                self.of[e] = f"{letter}{number}"
+                self.fixed.add(e)
 
     def _claim(self, e: Expr, base: str) -> None:
         base = " ".join(base.replace("`", "'").split()) or "?"
@@ -200,6 +241,10 @@ class NameTable:
             name, k = f"{base}#{k}", k + 1
         self.leaves[name] = e
         self.of[e] = name
+
+
+def _numbered(name: str, letter: str) -> bool:
+    return name.startswith(letter) and name[1:].isdigit()
 
 
 def leaves(e: Expr | Sequence[Expr], names: Names | None = None) -> dict[str, Expr]:

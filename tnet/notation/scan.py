@@ -15,7 +15,7 @@ from ..expr import Expr, Size
 from ..functions import registered
 from .names import DIGITS, is_name_char, is_name_start, is_plain_name
 
-__all__ = ["COEFFICIENT", "COMPLEX", "NUMBER", "SIGNED_NUMBER", "Scanner", "number_value"]
+__all__ = ["COEFFICIENT", "COMPLEX", "NUMBER", "SIGNED_NUMBER", "Scanner", "number_value", "read_definitions"]
 
 _REAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _EXPONENT = r"(?:[eE][+-]?[0-9]+)?"
@@ -46,6 +46,44 @@ def number_value(token: str) -> complex | float:
     if not np.isfinite(value):  # 1e999, or an integer of hundreds of digits: no float holds it
         raise ValueError(f"the number {token[:20]}{'...' if len(token) > 20 else ''} does not fit a float")
     return value
+
+
+#: the start of a definition line, ``t1 = ...``: a plain or backquoted name, then ``=``
+_DEFINITION = re.compile(r"[ \t]*(`[^`\n]*`|[^\W\d_][^\W_]*)[ \t]*=")
+
+
+#: a reader of one expression: read(text, bindings, defined), where `defined` holds the
+#: expressions of the definition lines read before (a reader may keep them whole)
+Reader = Callable[[str, Mapping[str, Expr], set[Expr]], Expr]
+
+
+def read_definitions(text: str, bindings: Mapping[str, Expr], read: Reader) -> Expr:
+    """Read a text that may open with definition lines (``t1 = ...``, one per line, as the
+    printers write the shared sub-expressions of a large expression): each definition is read
+    with `read` and the names bound so far, and binds its name for the lines after it; the
+    rest of the text is the expression. A ParseError points into the whole text."""
+    bound = dict(bindings)
+    defined: set[Expr] = set()
+    start = 0
+    while (found := _DEFINITION.match(text, start)) is not None and (end := text.find("\n", start)) >= 0:
+        name = found.group(1).strip("`")
+        if name in bound:
+            what = "defined on an earlier line" if name not in bindings else "bound by a keyword argument"
+            raise ParseError(f"{name} is defined here and {what}", text, found.start(1))
+        bound[name] = _read_at(text, found.end(), end, bound, defined, read)
+        defined.add(bound[name])
+        start = end + 1
+    return _read_at(text, start, len(text), bound, defined, read)
+
+
+def _read_at(text: str, start: int, end: int, bindings: Mapping[str, Expr], defined: set[Expr], read: Reader) -> Expr:
+    if start == 0 and end == len(text):
+        return read(text, bindings, defined)
+    try:
+        return read(text[start:end], bindings, defined)
+    except ParseError as err:
+        position = None if err.position is None else start + err.position
+        raise ParseError(err.reason, text, position) from None
 
 
 class Scanner:
