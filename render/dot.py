@@ -468,14 +468,26 @@ def _shared_composites(root: Expr) -> set[Expr]:
 # ---------------------------------------------------------------------------------------------
 # emitting graphviz
 # ---------------------------------------------------------------------------------------------
-def _emit(target: graphviz.Digraph, box: _Box) -> _Steps:
-    """Write a box's nodes and (as a drawing step, see `_run`) its nested boxes."""
+#: nesting levels that indent the DOT text; deeper boxes keep this indent, so the text of a
+#: picture nested thousands of boxes deep grows linearly, not with the square of the depth
+_MAX_INDENT = 8
+
+
+def _emit(graph: graphviz.Digraph, box: _Box, depth: int = 0) -> _Steps:
+    """Write a box's nodes and (as a drawing step, see `_run`) its nested boxes, as
+    ``subgraph cluster_k { ... }`` lines of the one graph. (graphviz's own `subgraph` copies
+    and re-indents every line of a nested box at each level: quadratic in the depth.)"""
+    pad = "\t" * min(depth, _MAX_INDENT)
     for name, attrs in box.nodes:
-        target.node(name, **attrs)
+        graph.node(name, **attrs)
+        graph.body[-1] = pad + graph.body[-1]
     for child in box.boxes:
-        with target.subgraph(name=child.name) as sub:
-            sub.attr(**child.attrs)
-            yield _emit(sub, child)
+        graph.body.append(f"{pad}\tsubgraph {child.name} {{\n")
+        if child.attrs:
+            graph.attr(**child.attrs)
+            graph.body[-1] = pad + "\t" + graph.body[-1]
+        yield _emit(graph, child, depth + 1)
+        graph.body.append(f"{pad}\t}}\n")
 
 
 def to_dot(expr: Expr, title: str | None = None) -> graphviz.Digraph:

@@ -199,13 +199,17 @@ def test_a_product_of_thousands_of_matrices_is_one_network_planned_without_recur
 
 
 def test_deep_drawings_without_recursion_error():
-    """DOT text of a 1,000-layer chain and of its gradient (nested boxes 1,000 deep; the text
-    grows with the square of the depth through its indentation, so the test stays at 1,000)."""
-    depth = 1000
-    J, X, W = _chain(depth)
-    text = to_dot(J).source
-    assert text.count("subgraph cluster_") >= depth
-    assert to_dot(tnet.grad(J, W)).source.count("subgraph cluster_") >= depth
+    """DOT text of a chain of 1,000 and 2,000 layers and of its gradient (nested boxes as deep
+    as the chain): linear in the depth, the indentation stopping at 8 levels."""
+    lengths = []
+    for depth in (1000, 2000):
+        J, X, W = _chain(depth)
+        text = to_dot(J).source
+        assert text.count("subgraph cluster_") >= depth and "\t" * 11 not in text
+        gradient = to_dot(tnet.grad(J, W)).source
+        assert gradient.count("subgraph cluster_") >= depth
+        lengths.append((len(text), len(gradient)))
+    assert all(big < 2.1 * small for small, big in zip(*lengths)), lengths
 
 
 def test_long_rnn_without_recursion_error():
