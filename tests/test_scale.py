@@ -180,6 +180,27 @@ def test_a_deep_gradient_prints_in_text_linear_in_its_depth():
     assert np.allclose(tnet.evaluate(parse_matrix(matrix, **leaves(g)), env, planner="greedy"), want)
 
 
+def test_one_product_of_hundreds_of_factors_prints_in_matrix_notation():
+    """The gradient of the first weight of a 70-layer net simplifies to one product of 141
+    factors: matrix notation writes it in einsum form (the rewriting into matrix products
+    recursed once per nested Hadamard product: a RecursionError at 400 layers), with index
+    letters past einsum's alphabet, and reads it back."""
+    depth, d = 70, 2
+    X, Y = tnet.Variable("Xm", 3, d), tnet.Variable("Ym", 3, d)
+    Ws = [tnet.Variable(f"Wm{j}", d, d) for j in range(depth)]
+    Z = X
+    for W in Ws:
+        Z = tnet.tanh(Z @ W)
+    g = tnet.grad(tnet.sum((Z - Y) * (Z - Y)), Ws[0])
+    text = g.to_matrix()
+    assert 'einsum("' in text.splitlines()[-1]
+    rng = np.random.default_rng(0)
+    env = {"Xm": rng.normal(size=(3, d)), "Ym": rng.normal(size=(3, d))}
+    env |= {f"Wm{j}": np.eye(d) + 0.1 * rng.normal(size=(d, d)) for j in range(depth)}
+    back = tnet.evaluate(parse_matrix(text, **leaves(g)), env, planner="greedy")
+    assert np.allclose(back, tnet.evaluate(g, env))
+
+
 def test_a_product_of_thousands_of_matrices_is_one_network_planned_without_recursion_error():
     """A^2000 x is one network of 2,001 operands: its plan tree is 2,000 deep, built and run
     without recursion, on the interpreter and compiled, with its gradient."""

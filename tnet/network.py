@@ -445,11 +445,13 @@ def as_terms(e: Expr) -> tuple[tuple[Any, Network], ...]:
 
 
 _GREEK = "".join(chr(c) for c in range(0x3B1, 0x3CA) if c != 0x3C2)  # α..ω, without final sigma
+#: a-z, A-Z (numpy's einsum alphabet), then Greek for display only
+EINSUM_ALPHABET = string.ascii_lowercase + string.ascii_uppercase + _GREEK
 
 
 def einsum_letters(count: int) -> str:
-    """One letter per edge: a-z, A-Z (numpy's einsum alphabet), then Greek for display only."""
-    letters = string.ascii_lowercase + string.ascii_uppercase + _GREEK
+    """One letter per edge, from `EINSUM_ALPHABET`."""
+    letters = EINSUM_ALPHABET
     if count > len(letters):
         raise ShapeError(f"a network with {count} edges has more edges than einsum strings can name")
     return letters[:count]
