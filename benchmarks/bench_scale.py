@@ -15,11 +15,14 @@
    process. Targets: median ratio <= 1.1, worst <= 2, planning time no more than auto-hq's;
    at 200 operands a plan within the time budget given (planner="auto", time_budget=1 s).
 
-3. `--instructions`: t(512) / t(256) of the derivation counted in machine instructions by
+3. Printing and drawing (`--only print`): the text of the first gradient of the MLP and the
+   RNN at 100, 200 and 400 layers (steps) in each notation and in DOT, in characters and CPU
+   seconds: linear in the size when the printers write shared sub-expressions once.
+4. `--instructions`: t(512) / t(256) of the derivation counted in machine instructions by
    valgrind's callgrind, which gives the same count on every run: the ratio of the work done,
    free of the machine's noise (the times above vary by up to 1.7x between processes).
 
-Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan] [--before DIR] [--instructions]
+Run: python benchmarks/bench_scale.py [--quick] [--only derive|plan|print] [--before DIR] [--instructions]
      [--hash-seeds 1,2,3] (the planning table in one fresh process per PYTHONHASHSEED value)
 """
 
@@ -31,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -39,7 +43,12 @@ import opt_einsum
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
+from bench_diff import mlp_loss, rnn_loss  # noqa: E402
+
+import tnet  # noqa: E402
 from tnet import contract, orders  # noqa: E402
+from tnet.notation.mathml_out import to_mathml  # noqa: E402
+from tnet.render import to_dot  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # 1. derivation, one fresh process per run
@@ -147,6 +156,30 @@ def linearity(kind: str, sizes: list[int], runs: int) -> None:
     print(f"{kind}: ms per layer/step at " + ", ".join(f"{s}: {p:.2f}" for s, p in zip(sizes, per)))
 
 
+def printing_table(sizes: list[int]) -> None:
+    """Characters and CPU seconds of each printed form of the first gradient (W_1 of the MLP,
+    W of the RNN): linear in the size when every shared sub-expression is written once."""
+    forms: dict[str, Callable[[tnet.Expr], str]] = {
+        "to_bracket": lambda g: g.to_bracket(),
+        "to_latex": lambda g: g.to_latex(),
+        "to_matrix": lambda g: g.to_matrix(),
+        "to_mathml": lambda g: to_mathml(g),
+        "DOT": lambda g: to_dot(g).source,
+    }
+    print("\nPrinting the first gradient: thousands of characters / CPU seconds")
+    print(f"{'net':<4} {'size':>5} | " + " | ".join(f"{name:>16}" for name in forms))
+    for kind in ("mlp", "rnn"):
+        for size in sizes:
+            J, params = (mlp_loss if kind == "mlp" else rnn_loss)(size)[:2]
+            g = tnet.grad(J, params[0])
+            cells = []
+            for form in forms.values():
+                t0 = time.process_time()
+                text = form(g)
+                cells.append(f"{len(text) / 1000:>8,.0f}k {time.process_time() - t0:5.2f}s")
+            print(f"{kind:<4} {size:>5} | " + " | ".join(cells))
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. planning
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +253,7 @@ def planning_table(ns: list[int], seeds: int, big: int, budget: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer runs and seeds")
-    parser.add_argument("--only", choices=["derive", "plan"])
+    parser.add_argument("--only", choices=["derive", "plan", "print"])
     parser.add_argument("--before", help="another tnet checkout to time derivation against")
     parser.add_argument(
         "--instructions", action="store_true", help="only t(512) / t(256) in instructions, with valgrind (minutes)"
@@ -241,7 +274,9 @@ def main() -> None:
             command = [sys.executable, os.path.abspath(__file__), "--only", "plan", *quick]
             subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": value}, check=True)
         return
-    if args.only != "plan":
+    if args.only in (None, "print"):
+        printing_table([100, 200, 400])
+    if args.only not in ("plan", "print"):
         derivation_table([64, 128, 256, 512], 1 if args.quick else 5, args.before)
         for kind in ("mlp", "rnn"):
             ratios = paired_ratios(kind, 3 if args.quick else 11)
@@ -250,7 +285,7 @@ def main() -> None:
                 f"[{min(ratios):.2f}..{max(ratios):.2f}]"
             )
             linearity(kind, [128, 256, 512, 1024], 1 if args.quick else 3)
-    if args.only != "derive":
+    if args.only in (None, "plan"):
         contract.clear_cache()
         planning_table([20, 40, 80], 2 if args.quick else 8, 200, 1.0)
 
