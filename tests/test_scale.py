@@ -259,6 +259,9 @@ def test_long_rnn_without_recursion_error():
     fd = (tnet.evaluate(J, plus) - tnet.evaluate(J, minus)) / (2 * eps)
     assert np.isclose(got[0, 1], fd, rtol=1e-4, atol=1e-6)
     assert len(J.to_bracket()) > tau
+    # the gradient prints and draws in text linear in tau (its shared states written once)
+    assert len(gW.to_bracket()) < 1000 * tau and len(gW.to_matrix()) < 500 * tau
+    assert len(to_dot(gW).source) < 40_000 * tau
 
 
 def test_rule_expansion_visits_only_what_holds_the_hole():
