@@ -169,16 +169,11 @@ class _BracketPrinter:
     def definition(self, d: Expr) -> str:
         """``name = text``: the definition of a sub-expression the name table shares (its own
         text written out, not its name); from then on d is printed as its name."""
-        fixed, name = self.names.fixed, self.names.of.pop(d)
-        fixed.discard(d)
-        try:
+        fixed = self.names.fixed
+        with self.names.written_out(d) as name:
             for sub in walk([d], within=lambda x: x not in fixed)[:-1]:
                 self.expr(sub)
-            text = self._expr(d)
-        finally:
-            fixed.add(d)
-            self.names.of[d] = name
-        return f"{self.style.name(name)} = {text}"
+            return f"{self.style.name(name)} = {self._expr(d)}"
 
     def top(self, e: Expr) -> str:
         """The text of e. Its sub-expressions are printed first, children before parents, so

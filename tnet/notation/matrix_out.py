@@ -353,15 +353,10 @@ class _MatrixPrinter:
         """``name = formula``: the definition of a sub-expression the name table shares (its own
         formula, not its name); from then on d is written as its name."""
         named = self.names.of
-        name = named.pop(d)
-        try:
+        with self.names.written_out(d) as name:
             for sub in walk([d], within=lambda x: x not in named)[:-1]:
                 self.expr(sub)
-            formula = self._expr(d)
-        finally:
-            named[d] = name
-        self.memo[d] = _Sym(quote(name), d.ndim)
-        return f"{quote(name)} = {_rendered(formula)}"
+            return f"{quote(name)} = {_rendered(self._expr(d))}"
 
     def top(self, e: Expr) -> _Mat:
         """The formula of e. Its sub-expressions are written first, children before parents, so

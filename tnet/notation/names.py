@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
@@ -233,6 +234,18 @@ class NameTable:
                 self.defined.append(e)
                 self.of[e] = f"{letter}{number}"
                 self.fixed.add(e)
+
+    @contextmanager
+    def written_out(self, e: Expr) -> Iterator[str]:
+        """While it lasts, e (a shared sub-expression) is no name, so that a printer writes its
+        definition; yields its name."""
+        name = self.of.pop(e)
+        self.fixed.discard(e)
+        try:
+            yield name
+        finally:
+            self.of[e] = name
+            self.fixed.add(e)
 
     def _claim(self, e: Expr, base: str) -> None:
         base = " ".join(base.replace("`", "'").split()) or "?"
