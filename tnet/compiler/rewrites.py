@@ -7,6 +7,7 @@ value."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from ..functions import Function, PowerFunction
@@ -111,10 +112,7 @@ def factor_common_products(steps: Sequence[Op], outputs: set[str], fresh: int) -
     when each product is used only by the sum and the v_k have one shape (a Hessian's terms
     that scale the same matrix by different vectors: one large temporary instead of one per
     term)."""
-    users: dict[str, int] = {}
-    for op in steps:
-        for a in op.args:
-            users[a] = users.get(a, 0) + 1
+    users = _use_counts(steps)
     made = {op.out: op for op in steps}
     out: list[Op] = []
     for op in steps:
@@ -143,10 +141,7 @@ def matmul_add(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
     product of two matrices that only this sum uses and C is an array (a layer's bias, as a
     row that broadcasts): the library adds C while it writes the product, one pass over the
     result fewer than a product and then a sum."""
-    users: dict[str, int] = {}
-    for op in steps:
-        for a in op.args:
-            users[a] = users.get(a, 0) + 1
+    users = _use_counts(steps)
     made = {op.out: op for op in steps}
     out = []
     for op in steps:
@@ -175,6 +170,11 @@ def matmul_add(steps: Sequence[Op], outputs: set[str]) -> list[Op]:
                     break
         out.append(op)
     return out
+
+
+def _use_counts(steps: Sequence[Op]) -> Counter[str]:
+    """How many times each value is an argument of a step."""
+    return Counter(a for op in steps for a in op.args)
 
 
 def live_steps(steps: Sequence[Op], outputs: Sequence[str]) -> list[Op]:
